@@ -1,0 +1,22 @@
+"""Error types that name the offending file, line and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InputError(ValueError):
+    """Bad user or source input; the message reads ``file:line: problem``."""
+
+    def __init__(self, path: str | Path | None, line: int | None, problem: str) -> None:
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.problem = problem
+        where = self.path or "<input>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class MissingArtifactError(FileNotFoundError):
+    """A pipeline artifact the caller needs does not exist yet; the message names the command to build it."""
