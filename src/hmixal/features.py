@@ -1,0 +1,78 @@
+"""Composition features: mean and average deviation of each element property (the seed's 44 candidates)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hmixal.elements import PROPERTIES
+from hmixal.errors import InputError
+
+
+def feature_names(properties: Sequence[str] = PROPERTIES) -> list[str]:
+    """Feature column names, property by property: '<property>_mean', '<property>_avgdev'."""
+    return [f"{p}_{stat}" for p in properties for stat in ("mean", "avgdev")]
+
+
+def _indices(symbols: Sequence[str] | np.ndarray, index: Mapping[str, int]) -> np.ndarray:
+    symbols = np.asarray(symbols)
+    unique, inverse = np.unique(symbols, return_inverse=True)
+    unknown = [s for s in unique if s not in index]
+    if unknown:
+        raise InputError(None, None, f"no element properties for {', '.join(map(str, unknown))}")
+    return np.array([index[s] for s in unique], dtype=np.intp)[inverse]
+
+
+def binary_features(
+    values: np.ndarray,
+    index: Mapping[str, int],
+    a: Sequence[str] | np.ndarray,
+    b: Sequence[str] | np.ndarray,
+    x_b: Sequence[float] | np.ndarray,
+    properties: Sequence[str] = PROPERTIES,
+) -> np.ndarray:
+    """Feature matrix (n × 2·n_properties) of binaries A–B at x_B from an element × property value array."""
+    x = np.asarray(x_b, dtype=float)
+    if np.any((x < 0) | (x > 1)) or not np.all(np.isfinite(x)):
+        raise InputError(None, None, "x_B must lie in [0, 1]")
+    pa = values[_indices(a, index)]
+    pb = values[_indices(b, index)]
+    xb = x[:, None]
+    xa = 1.0 - xb
+    out = np.empty((x.size, 2 * len(properties)))
+    out[:, 0::2] = xa * pa + xb * pb
+    # Σ x_i |p_i − mean| reduces to 2 x_A x_B |p_A − p_B| for two components.
+    out[:, 1::2] = 2.0 * xa * xb * np.abs(pa - pb)
+    return out
+
+
+def mixture_features(values: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """Feature matrix of arbitrary mixtures: fractions is (n × n_elements) in the value array's row order."""
+    f = np.asarray(fractions, dtype=float)
+    if f.ndim != 2 or f.shape[1] != values.shape[0]:
+        raise ValueError(f"fractions must be (n, {values.shape[0]}), got {f.shape}")
+    if np.any(f < 0) or not np.allclose(f.sum(axis=1), 1.0):
+        raise InputError(None, None, "mole fractions must be non-negative and sum to 1")
+    mean = f @ values
+    out = np.empty((f.shape[0], 2 * values.shape[1]))
+    out[:, 0::2] = mean
+    out[:, 1::2] = np.einsum("ne,nep->np", f, np.abs(values[None, :, :] - mean[:, None, :]))
+    return out
+
+
+def feature_frame(
+    values: np.ndarray,
+    index: Mapping[str, int],
+    points: pd.DataFrame,
+    properties: Sequence[str] = PROPERTIES,
+) -> pd.DataFrame:
+    """Features of a table with columns A, B, x_B, as a DataFrame aligned with its index."""
+    missing = {"A", "B", "x_B"} - set(points.columns)
+    if missing:
+        raise InputError(None, None, f"points table lacks column(s) {sorted(missing)}")
+    matrix = binary_features(
+        values, index, points["A"].to_numpy(), points["B"].to_numpy(), points["x_B"].to_numpy(), properties
+    )
+    return pd.DataFrame(matrix, columns=feature_names(properties), index=points.index)

@@ -1,0 +1,25 @@
+# Shared helpers: config validation and the choice between committed and rebuilt derived tables.
+import os
+from pathlib import Path
+
+from snakemake.utils import validate
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+REFDATA = Path(config["refdata_dir"])
+REBUILD = config["sources"]["rebuild_derived"]
+
+
+def refdata(relative):
+    """A path inside the configured reference-data folder."""
+    return str(REFDATA / relative)
+
+
+def derived(name):
+    """A derived source table: rebuilt from refdata into results/derived/, or the committed copy in data/derived/."""
+    return f"results/derived/{name}.csv" if REBUILD else f"data/derived/{name}.csv"
+
+# Rule scripts import hmixal from this checkout, also inside conda environments that do not install it.
+_SRC = str(Path(workflow.basedir) / "src")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
+CONDA_ENV = "../../envs/hmixal.yaml"

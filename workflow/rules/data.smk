@@ -1,0 +1,124 @@
+# Data stage: element properties, CALPHAD and calorimetric ΔH_mix, the published AIMD table, user tables → datasets.
+# The derive_* rules regenerate the committed tables of data/derived/ from the public sources (refdata_dir).
+
+
+rule derive_elements:
+    input:
+        sgte=refdata(config["sources"]["sgte_tdb"]),
+    output:
+        table="results/derived/elements.csv",
+    log:
+        "results/logs/derive_elements.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/build_elements.py"
+
+
+rule derive_calphad:
+    input:
+        elements=derived("elements"),
+    output:
+        table="results/derived/calphad_hmix.csv",
+        candidates="results/derived/calphad_candidates.csv",
+        load_report="results/derived/calphad_load_report.csv",
+    params:
+        folder=str(REFDATA),
+        x_grid=config["calphad"]["x_grid"],
+        t_offset=config["calphad"]["t_offset_K"],
+        t_cap=config["calphad"]["t_cap_K"],
+        threshold=config["calphad"]["disagreement_threshold_kJ_per_mol"],
+    log:
+        "results/logs/derive_calphad.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../../scripts/derive_calphad.py"
+
+
+rule derive_calorimetry:
+    output:
+        table="results/derived/calorimetry.csv",
+        rejects="results/derived/calorimetry_rejects.csv",
+    params:
+        folder=refdata(config["sources"]["calorimetry_dir"]),
+    log:
+        "results/logs/derive_calorimetry.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/read_calorimetry.py"
+
+
+rule derive_all:
+    input:
+        "results/derived/elements.csv",
+        "results/derived/calphad_hmix.csv",
+        "results/derived/calorimetry.csv",
+
+
+def merge_inputs(with_aimd):
+    """Named inputs of a dataset merge; the AIMD stage adds its results table in later rounds."""
+    inputs = {
+        "calphad": derived("calphad_hmix"),
+        "calorimetry": derived("calorimetry"),
+        "calorimetry_rejects": derived("calorimetry_rejects"),
+        "user": config["sources"]["user_tables"],
+    }
+    if with_aimd:
+        inputs["aimd"] = [config["sources"]["aimd_published"]]
+    return inputs
+
+
+rule dataset_initial:
+    input:
+        **merge_inputs(with_aimd=False),
+    output:
+        dataset="results/data/dataset_initial.csv",
+        rejected="results/data/rejected_initial.csv",
+        summary="results/data/summary_initial.json",
+    params:
+        max_rejects=config["dataset"]["max_rejects"],
+    log:
+        "results/logs/dataset_initial.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/merge_dataset.py"
+
+
+rule dataset_final:
+    input:
+        **merge_inputs(with_aimd=True),
+    output:
+        dataset="results/data/dataset_final.csv",
+        rejected="results/data/rejected.csv",
+        summary="results/data/summary.json",
+    params:
+        max_rejects=config["dataset"]["max_rejects"],
+    log:
+        "results/logs/dataset_final.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/merge_dataset.py"
