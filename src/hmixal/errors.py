@@ -6,16 +6,16 @@ from pathlib import Path
 
 
 class InputError(ValueError):
-    """Bad user or source input; the message reads ``file:line: problem``."""
+    """Bad user or source input; the message reads ``file:line: problem`` (or just the problem, for arguments)."""
 
     def __init__(self, path: str | Path | None, line: int | None, problem: str) -> None:
         self.path = None if path is None else str(path)
         self.line = line
         self.problem = problem
-        where = self.path or "<input>"
+        where = self.path or ("<input>" if line is not None else "")
         if line is not None:
             where = f"{where}:{line}"
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where}: {problem}" if where else problem)
 
 
 class MissingArtifactError(FileNotFoundError):

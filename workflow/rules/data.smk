@@ -74,7 +74,7 @@ def merge_inputs(with_aimd):
     inputs = {
         "calphad": derived("calphad_hmix"),
         "calorimetry": derived("calorimetry"),
-        "calorimetry_rejects": derived("calorimetry_rejects"),
+        "rejects": [derived("calorimetry_rejects")],
         "user": config["sources"]["user_tables"],
     }
     if with_aimd:
@@ -89,6 +89,7 @@ rule dataset_initial:
         dataset="results/data/dataset_initial.csv",
         rejected="results/data/rejected_initial.csv",
         summary="results/data/summary_initial.json",
+        summary_md="results/data/summary_initial.md",
     params:
         max_rejects=config["dataset"]["max_rejects"],
     log:
@@ -110,6 +111,7 @@ rule dataset_final:
         dataset="results/data/dataset_final.csv",
         rejected="results/data/rejected.csv",
         summary="results/data/summary.json",
+        summary_md="results/data/summary.md",
     params:
         max_rejects=config["dataset"]["max_rejects"],
     log:

@@ -1,0 +1,89 @@
+"""The `hmixal` command line: answers from the library and from artifacts the pipeline wrote."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from hmixal import __version__
+from hmixal.errors import InputError, MissingArtifactError
+from hmixal.systems import parse_binary
+from hmixal.tables import FORMATS, render
+
+
+def _compositions(values: Sequence[float]) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    if np.any((x <= 0) | (x >= 1)):
+        raise InputError(None, None, f"--x values must lie strictly between 0 and 1, got {list(values)}")
+    return x
+
+
+def cmd_miedema(args: argparse.Namespace) -> pd.DataFrame:
+    """Miedema's liquid ΔH_mix for binaries at the requested compositions."""
+    from hmixal.miedema import hmix
+
+    x = _compositions(args.x)
+    pairs = [parse_binary(text) for text in args.systems]
+    a = np.repeat([p[0] for p in pairs], x.size)
+    b = np.repeat([p[1] for p in pairs], x.size)
+    xb = np.tile(x, len(pairs))
+    return pd.DataFrame({"A": a, "B": b, "x_B": xb, "hmix_kJ_per_mol": hmix(a, b, xb)})
+
+
+def cmd_elements(args: argparse.Namespace) -> pd.DataFrame:
+    """The element property table (the 22 feature properties of the 70 elements, with provenance)."""
+    from hmixal.elements import load_element_table
+
+    table = load_element_table(args.table).reset_index()
+    if args.symbols:
+        unknown = sorted(set(args.symbols) - set(table["symbol"]))
+        if unknown:
+            raise InputError(None, None, f"unknown element(s): {', '.join(unknown)}")
+        table = table[table["symbol"].isin(args.symbols)]
+    return table
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per task."""
+    parser = argparse.ArgumentParser(
+        prog="hmixal",
+        description="Enthalpy of mixing of liquid alloys: Miedema baseline, ML predictions, active learning, AIMD.",
+    )
+    parser.add_argument("--version", action="version", version=f"hmixal {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("miedema", cmd_miedema, "Miedema's liquid enthalpy of mixing (kJ/mol) of binaries")
+    p.add_argument("systems", nargs="+", metavar="A-B", help="binary systems, e.g. Al-Ni Cu-Zr")
+    p.add_argument("--x", nargs="+", type=float, default=[0.5], metavar="X_B",
+                   help="mole fraction(s) of the alphabetically second element B (default 0.5)")
+
+    p = add("elements", cmd_elements, "the element property table used for the features")
+    p.add_argument("symbols", nargs="*", metavar="EL", help="only these elements (default: all 70)")
+    p.add_argument("--table", default=None, help="element table CSV (default: the committed data/derived one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hmixal` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        frame = args.func(args)
+    except (InputError, MissingArtifactError) as exc:
+        print(f"hmixal {args.command}: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(frame, args.format))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,562 @@
+"""The ΔH_mix dataset: table contract, per-row validation and normalisation, merge of sources, summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hmixal.elements import ELEMENTS
+from hmixal.errors import InputError
+
+# The contract (ARCHITECTURE.md): the columns of the merged dataset, in this order.
+DATASET_COLUMNS: tuple[str, ...] = (
+    "A",
+    "B",
+    "x_B",
+    "hmix_kJ_per_mol",
+    "T_K",
+    "source_type",
+    "source",
+    "reference",
+    "uncertainty_kJ_per_mol",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("A", "B", "x_B", "hmix_kJ_per_mol")
+# `status` and `comment` are read from every input and carried by stage tables (calorimetry, AIMD), but
+# they are not part of the merged dataset: only `status == value` rows reach it.
+TABLE_COLUMNS: tuple[str, ...] = (*DATASET_COLUMNS, "status", "comment")
+SOURCE_TYPES: tuple[str, ...] = ("calphad", "calorimetry", "aimd", "user")
+# value: a number; phase_separation / not_computed: the seed's Table 1 "X" and "N/A"; estimated: an
+# ESPEI dataset marked as an estimate rather than a measurement.
+STATUSES: tuple[str, ...] = ("value", "phase_separation", "not_computed", "estimated")
+KEPT_STATUS = "value"
+# Provenance carried by validated rows (never written to the merged dataset).
+PROVENANCE_COLUMNS: tuple[str, ...] = ("swapped", "file", "line", "location", "raw")
+ROW_COLUMNS: tuple[str, ...] = TABLE_COLUMNS + PROVENANCE_COLUMNS
+REJECT_COLUMNS: tuple[str, ...] = ("file", "line", "location", "reason", "raw")
+SORT_COLUMNS: tuple[str, ...] = ("A", "B", "x_B", "source_type", "source")
+# Normalised numbers are rounded to this many decimals so that 1 − 0.3 and 0.7 compare (and print) equal.
+ROUND_DECIMALS = 12
+_NUMERIC = ("x_B", "hmix_kJ_per_mol", "T_K", "uncertainty_kJ_per_mol")
+_TEXT = ("A", "B", "source_type", "source", "reference", "status", "comment")
+_CANONICAL = {symbol.lower(): symbol for symbol in ELEMENTS}
+_FIRST_REJECTS_SHOWN = 5
+
+
+class TooManyRejectsError(ValueError):
+    """More input rows were rejected than the configured limit allows; ``rejects`` holds all of them."""
+
+    def __init__(self, message: str, rejects: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.rejects = rejects
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One input row before validation: its fields and where it came from."""
+
+    file: str
+    line: int | None
+    location: str
+    raw: str
+    fields: Mapping[str, object]
+
+
+@dataclass
+class Table:
+    """Validated rows and rejects of one input (a CSV file, an ESPEI JSON file or a folder of them)."""
+
+    file: str
+    rows: pd.DataFrame
+    rejects: pd.DataFrame
+    n_read: int
+    extra_columns: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+
+class RowError(ValueError):
+    """A row-level problem; ``reason`` reads 'category: detail' (categories group rejects in the summary)."""
+
+    def __init__(self, category: str, detail: str) -> None:
+        super().__init__(f"{category}: {detail}")
+        self.reason = f"{category}: {detail}"
+
+
+def canonical_element(symbol: str) -> str | None:
+    """The element symbol as spelled in ELEMENTS (matched case-insensitively; ESPEI writes 'AL'), or None."""
+    return _CANONICAL.get(symbol.strip().lower())
+
+
+def reject_row(file: str, line: int | None, location: str, reason: str, raw: str) -> dict[str, object]:
+    """One rejects-table row."""
+    return {"file": file, "line": line, "location": location, "reason": reason, "raw": raw}
+
+
+def rejects_frame(rows: Iterable[Mapping[str, object]] = ()) -> pd.DataFrame:
+    """A rejects table (columns REJECT_COLUMNS, nullable integer line) from reject rows."""
+    frame = pd.DataFrame(list(rows), columns=list(REJECT_COLUMNS))
+    frame["line"] = frame["line"].astype("Int64")
+    return frame
+
+
+def reject_category(reason: str) -> str:
+    """The category of a reject reason ('unknown element: A = Xx' → 'unknown element')."""
+    return reason.split(":", 1)[0].strip()
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _number(fields: Mapping[str, object], column: str, required: bool) -> float | None:
+    value = fields.get(column)
+    if isinstance(value, bool):  # JSON true/false are ints in Python, never a measurement
+        raise RowError("non-numeric value", f"{column} = {value!r}")
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = _text(value)
+        if not text:
+            if required:
+                raise RowError("missing value", f"{column} is empty")
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            raise RowError("non-numeric value", f"{column} = {text!r}") from None
+    if not math.isfinite(number):
+        raise RowError("non-finite value", f"{column} = {number}")
+    return round(number, ROUND_DECIMALS)
+
+
+def _element(fields: Mapping[str, object], column: str) -> str:
+    text = _text(fields.get(column))
+    if not text:
+        raise RowError("missing value", f"{column} is empty")
+    symbol = canonical_element(text)
+    if symbol is None:
+        raise RowError("unknown element", f"{column} = {text!r} is not one of the {len(ELEMENTS)} elements")
+    return symbol
+
+
+def _choice(fields: Mapping[str, object], column: str, allowed: Sequence[str], default: str) -> str:
+    text = _text(fields.get(column))
+    if not text:
+        return default
+    if text not in allowed:
+        raise RowError(f"unknown {column}", f"{text!r} (allowed: {', '.join(allowed)})")
+    return text
+
+
+def normalise_fields(
+    fields: Mapping[str, object], default_source_type: str, default_source: str
+) -> tuple[dict[str, Any], bool]:
+    """Validate one row's fields; return the normalised row (A < B) and whether A and B were swapped.
+
+    Raises RowError naming the first problem found.
+    """
+    a, b = _element(fields, "A"), _element(fields, "B")
+    if a == b:
+        raise RowError("same element", f"A = B = {a}")
+    status = _choice(fields, "status", STATUSES, KEPT_STATUS)
+    x_b = _number(fields, "x_B", required=True)
+    assert x_b is not None  # required=True never returns None
+    if not 0.0 < x_b < 1.0:
+        raise RowError("x_B out of range", f"x_B = {x_b:g} is not in (0, 1)")
+    hmix = _number(fields, "hmix_kJ_per_mol", required=status == KEPT_STATUS)
+    if status != KEPT_STATUS and hmix is not None:
+        # The seed's "X" / "N/A" entries are facts about a system, never numbers: keep them apart.
+        raise RowError("value with non-value status", f"status {status} must leave hmix_kJ_per_mol empty")
+    t_k = _number(fields, "T_K", required=False)
+    if t_k is not None and t_k <= 0:
+        raise RowError("T_K not positive", f"T_K = {t_k:g}")
+    uncertainty = _number(fields, "uncertainty_kJ_per_mol", required=False)
+    if uncertainty is not None and uncertainty < 0:
+        raise RowError("negative uncertainty", f"uncertainty_kJ_per_mol = {uncertainty:g}")
+    swapped = a > b
+    if swapped:
+        a, b, x_b = b, a, round(1.0 - x_b, ROUND_DECIMALS)
+    row = {
+        "A": a,
+        "B": b,
+        "x_B": x_b,
+        "hmix_kJ_per_mol": hmix,
+        "T_K": t_k,
+        "source_type": _choice(fields, "source_type", SOURCE_TYPES, default_source_type),
+        "source": _text(fields.get("source")) or default_source,
+        "reference": _text(fields.get("reference")),
+        "uncertainty_kJ_per_mol": uncertainty,
+        "status": status,
+        "comment": _text(fields.get("comment")),
+    }
+    return row, swapped
+
+
+def _rows_frame(rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=list(ROW_COLUMNS))
+    for column in _NUMERIC:
+        frame[column] = pd.to_numeric(frame[column]).astype(float)
+    for column in (*_TEXT, "file", "location", "raw"):
+        frame[column] = frame[column].astype(object)
+    frame["swapped"] = frame["swapped"].astype(bool)
+    frame["line"] = frame["line"].astype("Int64")
+    return frame
+
+
+def _key(row: Mapping[str, object]) -> tuple[object, ...]:
+    # None and NaN both mean "empty": map them to None so that tuples compare equal.
+    return tuple(
+        None if (v is None or (isinstance(v, float) and math.isnan(v))) else v
+        for v in (row[c] for c in (*DATASET_COLUMNS, "status"))
+    )
+
+
+def _where(row: Mapping[str, object], other_file: bool) -> str:
+    line = row["line"]
+    place = f"line {line}" if line is not None and not pd.isna(line) else str(row["location"])
+    return f"{row['file']}:{place}" if other_file else place
+
+
+def reject_duplicates(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split validated rows into first occurrences and rejects for exact repeats of an earlier row.
+
+    Rows are compared on their normalised contract values and status, so 'Ni,Al,0.3' repeats 'Al,Ni,0.7'.
+    """
+    seen: dict[tuple[object, ...], dict[str, object]] = {}
+    keep: list[bool] = []
+    rejects = []
+    for row in rows.to_dict("records"):
+        key = _key(row)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = row
+            keep.append(True)
+            continue
+        keep.append(False)
+        where = _where(first, other_file=first["file"] != row["file"])
+        line = None if pd.isna(row["line"]) else int(row["line"])
+        rejects.append(
+            reject_row(
+                str(row["file"]), line, str(row["location"]), f"duplicate: same as {where}", row["raw"]
+            )
+        )
+    return rows[pd.Series(keep, index=rows.index, dtype=bool)], rejects_frame(rejects)
+
+
+def validate_records(
+    records: Iterable[RawRecord],
+    file: str,
+    default_source_type: str,
+    default_source: str,
+    extra_columns: Sequence[str] = (),
+) -> Table:
+    """Validate and normalise raw records into a Table; bad rows and repeated rows become rejects."""
+    if default_source_type not in SOURCE_TYPES:
+        raise ValueError(f"default_source_type must be one of {SOURCE_TYPES}, not {default_source_type!r}")
+    rows: list[dict[str, object]] = []
+    rejects: list[dict[str, object]] = []
+    n_read = 0
+    for record in records:
+        n_read += 1
+        try:
+            row, swapped = normalise_fields(record.fields, default_source_type, default_source)
+        except RowError as error:
+            rejects.append(reject_row(record.file, record.line, record.location, error.reason, record.raw))
+            continue
+        row.update(
+            swapped=swapped, file=record.file, line=record.line, location=record.location, raw=record.raw
+        )
+        rows.append(row)
+    kept, duplicates = reject_duplicates(_rows_frame(rows))
+    found = concat_rejects([rejects_frame(rejects), duplicates])
+    return Table(file, kept.reset_index(drop=True), _sort_rejects(found), n_read, tuple(extra_columns))
+
+
+def _sort_rejects(rejects: pd.DataFrame) -> pd.DataFrame:
+    # Rejects in file order: by line (CSV) then by location (JSON), stable for everything else.
+    order = rejects.assign(_line=rejects["line"].fillna(-1)).sort_values(
+        ["file", "_line", "location"], kind="mergesort"
+    )
+    return order.drop(columns="_line").reset_index(drop=True)
+
+
+def _physical_lines(text: str) -> Iterator[str]:
+    # Only "\n" ends a line (str.splitlines would also split on form feeds and U+2028, shifting line
+    # numbers away from what an editor shows). Comment lines become empty lines so numbering is kept.
+    for line in text.split("\n"):
+        yield "\n" if line.lstrip().startswith("#") else line + "\n"
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputError(path, line, f"not UTF-8 text (byte 0x{data[error.start]:02x})") from None
+
+
+def read_dataset_csv(path: str | Path, default_source_type: str = "user") -> Table:
+    """Read a CSV in the dataset schema (docs/dataset.md) into validated rows and rejects.
+
+    Lines starting with '#' are comments; blank lines are skipped; ``line`` in rows and rejects is the
+    physical line in the file (header = 1 when it is the first line). Missing source_type defaults to
+    ``default_source_type``, missing source to the file name.
+    """
+    path = Path(path)
+    file = str(path)
+    lines = list(_physical_lines(_decode(path)))
+    if lines and lines[-1] == "\n":  # the split after a final newline
+        lines.pop()
+    reader = csv.reader(iter(lines))
+    header: list[str] | None = None
+    header_line = 0
+    records: list[RawRecord] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise InputError(file, start, f"CSV syntax: {error}") from None
+        if not any(v.strip() for v in values):
+            continue  # blank line, comment line or a row of empty cells
+        raw = "".join(lines[start - 1 : reader.line_num]).rstrip("\r\n")
+        if header is None:
+            header, header_line = [v.strip() for v in values], start
+            continue
+        if len(values) != len(header):
+            records.append(RawRecord(file, start, "", raw, {"_field_count": len(values)}))
+            continue
+        records.append(RawRecord(file, start, "", raw, dict(zip(header, values, strict=True))))
+    if header is None:
+        raise InputError(file, None, "empty file: no header line")
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(file, header_line, f"repeated column(s): {', '.join(repeated)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            file,
+            header_line,
+            f"missing column(s): {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})",
+        )
+    extra = tuple(c for c in header if c not in TABLE_COLUMNS)
+    good = [r for r in records if "_field_count" not in r.fields]
+    table = validate_records(good, file, default_source_type, path.name, extra)
+    bad = [
+        reject_row(
+            file,
+            r.line,
+            "",
+            f"wrong field count: {r.fields['_field_count']} fields, header has {len(header)}",
+            r.raw,
+        )
+        for r in records
+        if "_field_count" in r.fields
+    ]
+    table.rejects = _sort_rejects(concat_rejects([table.rejects, rejects_frame(bad)]))
+    table.n_read = len(records)
+    return table
+
+
+def read_rejects_csv(path: str | Path) -> pd.DataFrame:
+    """Read a rejects table written by an upstream stage (columns REJECT_COLUMNS)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in REJECT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(path, 1, f"missing column(s) in rejects table: {', '.join(missing)}")
+    frame = frame[list(REJECT_COLUMNS)].copy()
+    frame["line"] = pd.to_numeric(frame["line"].replace("", None)).astype("Int64")
+    return frame
+
+
+def stage_table(tables: Sequence[Table]) -> pd.DataFrame:
+    """The rows of several inputs as a stage table (TABLE_COLUMNS), in reading order, for writing to CSV."""
+    frames = [t.rows[list(TABLE_COLUMNS)] for t in tables if len(t.rows)]
+    if not frames:
+        return _rows_frame([])[list(TABLE_COLUMNS)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def concat_rejects(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Several rejects tables as one, in order (empty ones skipped: pandas warns on concatenating them)."""
+    parts = [f for f in frames if len(f)]
+    return pd.concat(parts, ignore_index=True) if parts else rejects_frame()
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The merged dataset, every reject (inputs and cross-input duplicates) and the summary."""
+
+    dataset: pd.DataFrame
+    rejects: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def format_rejects(rejects: pd.DataFrame) -> str:
+    """Rejects as indented 'file:line location: reason' lines, for logs and error messages."""
+    lines = []
+    for row in rejects.to_dict("records"):
+        line = "" if pd.isna(row["line"]) else f":{row['line']}"
+        location = f" {row['location']}" if row["location"] else ""
+        lines.append(f"  {row['file']}{line}{location}: {row['reason']}")
+    return "\n".join(lines)
+
+
+def merge_dataset(
+    tables: Sequence[Table], rejects: Sequence[pd.DataFrame] = (), max_rejects: int = 0
+) -> Merged:
+    """Merge validated inputs into the dataset (status == value rows, sorted), failing on too many rejects.
+
+    Rows that exactly repeat a row of an earlier input are rejected; the same binary and composition from
+    different sources are all kept (distinct measurements) and counted in the summary.
+    """
+    frames = [t.rows for t in tables if len(t.rows)]
+    combined = pd.concat(frames, ignore_index=True) if frames else _rows_frame([])
+    combined, duplicates = reject_duplicates(combined)
+    rejected = concat_rejects([*(t.rejects for t in tables), *rejects, duplicates])
+    if len(rejected) > max_rejects:
+        raise TooManyRejectsError(
+            f"{len(rejected)} input rows rejected, more than the limit max_rejects = {max_rejects}; "
+            f"first reasons:\n{format_rejects(rejected.head(_FIRST_REJECTS_SHOWN))}",
+            rejected,
+        )
+    kept = combined[combined["status"] == KEPT_STATUS]
+    dataset = sort_dataset(kept[list(DATASET_COLUMNS)])
+    return Merged(dataset, rejected, summarize(tables, combined, dataset, rejected))
+
+
+def sort_dataset(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort dataset rows deterministically: A, B, x_B, source_type, source, then every other column."""
+    keys = list(SORT_COLUMNS) + [c for c in DATASET_COLUMNS if c not in SORT_COLUMNS]
+    return frame.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
+def _per_source_type(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    out = {}
+    for source_type in SOURCE_TYPES:
+        part = frame[frame["source_type"] == source_type]
+        out[source_type] = {"points": len(part), "binaries": int(part.groupby(["A", "B"]).ngroups)}
+    return out
+
+
+def _json_number(value: object) -> float | None:
+    return None if pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def summarize(
+    tables: Sequence[Table], rows: pd.DataFrame, dataset: pd.DataFrame, rejects: pd.DataFrame
+) -> dict[str, Any]:
+    """Counts for people and checks: points and binaries per source, statuses, swaps, overlaps, rejects."""
+    elements = sorted(set(dataset["A"]) | set(dataset["B"]), key=ELEMENTS.index)
+    excluded: dict[str, list[dict[str, object]]] = {}
+    for status in STATUSES:
+        if status == KEPT_STATUS:
+            continue
+        part = sort_dataset(rows[rows["status"] == status][list(DATASET_COLUMNS)])
+        excluded[status] = [
+            {
+                "A": r["A"],
+                "B": r["B"],
+                "x_B": r["x_B"],
+                "T_K": _json_number(r["T_K"]),
+                "source_type": r["source_type"],
+                "source": r["source"],
+            }
+            for r in part.to_dict("records")
+        ]
+    # The same binary and composition from more than one source: all rows are kept (distinct
+    # measurements); how many compositions are shared tells how much the sources overlap.
+    groups = dataset.groupby(["A", "B", "x_B"], sort=True).agg(
+        sources=("source", "nunique"), source_types=("source_type", "nunique")
+    )
+    shared = groups[groups["sources"] > 1]
+    inputs = [
+        {
+            "file": t.file,
+            "rows_read": t.n_read,
+            "rows_loaded": len(t.rows),
+            "rejected": len(t.rejects),
+            "swapped_normalised": int(t.rows["swapped"].sum()),
+            "by_status": {s: int(n) for s, n in sorted(Counter(t.rows["status"]).items())},
+            "dropped_columns": list(t.extra_columns),
+            "notes": list(t.notes),
+        }
+        for t in tables
+    ]
+    return {
+        "points": len(dataset),
+        "binaries": int(dataset.groupby(["A", "B"]).ngroups),
+        "n_elements": len(elements),
+        "elements": elements,
+        "by_source_type": _per_source_type(dataset),
+        "swapped_normalised": int(rows["swapped"].sum()),
+        "excluded_by_status": excluded,
+        "shared_compositions": {
+            "compositions": len(shared),
+            "across_source_types": int((shared["source_types"] > 1).sum()),
+            "rows": int(dataset.merge(shared.reset_index()[["A", "B", "x_B"]]).shape[0]),
+        },
+        "rejects": {
+            "total": len(rejects),
+            "by_reason": dict(sorted(Counter(reject_category(r) for r in rejects["reason"]).items())),
+        },
+        "inputs": inputs,
+    }
+
+
+def summary_json(summary: Mapping[str, Any]) -> str:
+    """The summary as stable, indented JSON text."""
+    return json.dumps(summary, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def summary_markdown(summary: Mapping[str, Any]) -> str:
+    """The summary as a short Markdown report."""
+    out = [
+        "# Dataset summary",
+        "",
+        f"{summary['points']} points, {summary['binaries']} binaries, {summary['n_elements']} elements: "
+        + " ".join(summary["elements"]),
+        "",
+        "| source type | points | binaries |",
+        "| --- | ---: | ---: |",
+    ]
+    out += [f"| {k} | {v['points']} | {v['binaries']} |" for k, v in summary["by_source_type"].items()]
+    shared = summary["shared_compositions"]
+    out += [
+        "",
+        f"Swapped A/B rows normalised (A < B, x_B → 1 − x_B): {summary['swapped_normalised']}.",
+        f"Compositions (A, B, x_B) given by more than one source: {shared['compositions']} "
+        f"({shared['rows']} rows, all kept; {shared['across_source_types']} across source types).",
+        "",
+        "## Rows kept out of the dataset by status",
+        "",
+    ]
+    for status, entries in summary["excluded_by_status"].items():
+        listed = ", ".join(f"{e['A']}-{e['B']} x_B={e['x_B']:g} ({e['source']})" for e in entries)
+        out.append(f"- {status} ({len(entries)}): {listed or 'none'}")
+    rejects = summary["rejects"]
+    out += ["", f"## Rejects: {rejects['total']}", ""]
+    out += [f"- {reason}: {n}" for reason, n in rejects["by_reason"].items()] or ["- none"]
+    out += ["", "## Inputs", "", "| file | read | loaded | rejected | swapped | dropped columns |"]
+    out += ["| --- | ---: | ---: | ---: | ---: | --- |"]
+    for item in summary["inputs"]:
+        out.append(
+            f"| {item['file']} | {item['rows_read']} | {item['rows_loaded']} | {item['rejected']} | "
+            f"{item['swapped_normalised']} | {', '.join(item['dropped_columns'])} |"
+        )
+    notes = [f"- {item['file']}: {note}" for item in summary["inputs"] for note in item["notes"]]
+    if notes:
+        out += ["", "## Notes", "", *notes]
+    return "\n".join(out) + "\n"

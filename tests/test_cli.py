@@ -1,0 +1,48 @@
+"""Tests of the `hmixal` command line."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stderr, redirect_stdout
+
+import pandas as pd
+import pytest
+
+from hmixal.cli import build_parser, main
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for command in build_parser()._subparsers._group_actions[0].choices:
+        assert command in text
+
+
+def test_miedema_csv():
+    code, out, _ = run("miedema", "Al-Ni", "Zr-Cu", "--x", "0.5", "--format", "csv")
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out))
+    assert list(frame.columns) == ["A", "B", "x_B", "hmix_kJ_per_mol"]
+    assert list(frame["A"] + "-" + frame["B"]) == ["Al-Ni", "Cu-Zr"]
+    assert frame["hmix_kJ_per_mol"].tolist() == pytest.approx([-22.68, -22.70], abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("miedema", "Al-Xx"), "unknown element 'Xx'"),
+        (("miedema", "Al-Ni", "--x", "1.2"), "strictly between 0 and 1"),
+        (("miedema", "AlNi"), "write it as A-B"),
+    ],
+)
+def test_miedema_bad_input(argv, message):
+    code, out, err = run(*argv)
+    assert code == 2 and out == "" and message in err
