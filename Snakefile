@@ -11,6 +11,8 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/selection.smk"
+include: "workflow/rules/model.smk"
 
 
 rule all:
@@ -18,3 +20,6 @@ rule all:
         "results/data/dataset_initial.csv",
         "results/data/dataset_final.csv",
         "results/data/summary.json",
+        "results/selection/features_al.txt",
+        "results/model/metrics.json",
+        "results/model/predictions.csv",

@@ -1,0 +1,171 @@
+"""The prediction model: Miedema's ΔH_mix plus a LightGBM correction, shrunk per Miedema group.
+
+The target is y = ΔH_mix(data) − ΔH_mix(Miedema) (seed §2.3, METHOD §4). A per-group weight w_g ∈ [0, 1],
+fitted on out-of-fold predictions, scales the correction so the model falls back to Miedema in the groups of
+binaries where the correction does not help — a user should never get a worse answer than the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from hmixal.elements import element_index, load_element_table, property_matrix
+from hmixal.errors import InputError, MissingArtifactError
+from hmixal.features import binary_features, feature_names
+from hmixal.io import atomic_path, write_text
+from hmixal.miedema import GROUP_NONTM_NONTM, GROUP_TM_NONTM, GROUP_TM_TM, hmix, miedema_groups
+
+MIEDEMA_GROUPS: tuple[str, ...] = (GROUP_TM_TM, GROUP_TM_NONTM, GROUP_NONTM_NONTM)
+# Settings that make LightGBM bit-for-bit reproducible at any thread count (METHOD §4, checked at 1 and 2).
+_REPRODUCIBLE = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Rows of a dataset with everything the model needs: all 44 features, Miedema, target and groups."""
+
+    frame: pd.DataFrame  # the dataset rows (A, B, x_B, hmix_kJ_per_mol, source_type, …), index 0…n−1
+    X: np.ndarray  # n × 44 candidate features
+    feature_names: tuple[str, ...]
+    miedema: np.ndarray  # Miedema's ΔH_mix (kJ/mol)
+    y: np.ndarray  # target: data − Miedema (kJ/mol)
+    groups: np.ndarray  # binary system "A-B": the unit that is never split
+    miedema_group: np.ndarray  # TM-TM | TM-nonTM | nonTM-nonTM
+
+    def columns(self, names: Sequence[str]) -> np.ndarray:
+        """The feature matrix restricted to ``names`` (in that order)."""
+        position = {n: i for i, n in enumerate(self.feature_names)}
+        return self.X[:, [position[n] for n in names]]
+
+
+class FeatureSource:
+    """Computes the 44 candidate features of any binary points from the element table."""
+
+    def __init__(self, element_table: str | Path | None = None) -> None:
+        self.values = property_matrix(load_element_table(None if element_table is None else Path(element_table)))
+        self.index = element_index()
+        self.names = tuple(feature_names())
+
+    def features(self, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> np.ndarray:
+        """Feature matrix of points A–B at x_B."""
+        return binary_features(self.values, self.index, a, b, x_b)
+
+
+def model_data(dataset: pd.DataFrame, source: FeatureSource) -> ModelData:
+    """Attach features, Miedema's value and the target to every dataset row."""
+    missing = {"A", "B", "x_B", "hmix_kJ_per_mol", "source_type"} - set(dataset.columns)
+    if missing:
+        raise InputError(None, None, f"dataset lacks column(s) {sorted(missing)}")
+    frame = dataset.reset_index(drop=True)
+    a, b, x = frame["A"].to_numpy(), frame["B"].to_numpy(), frame["x_B"].to_numpy(dtype=float)
+    miedema = hmix(a, b, x)
+    return ModelData(
+        frame=frame,
+        X=source.features(a, b, x),
+        feature_names=source.names,
+        miedema=miedema,
+        y=frame["hmix_kJ_per_mol"].to_numpy(dtype=float) - miedema,
+        groups=(frame["A"] + "-" + frame["B"]).to_numpy(),
+        miedema_group=miedema_groups(a, b),
+    )
+
+
+def regressor(params: Mapping[str, object], seed: int, threads: int) -> lgb.LGBMRegressor:
+    """A reproducible LightGBM regressor with the given hyper-parameters and thread count."""
+    return lgb.LGBMRegressor(**{**params, **_REPRODUCIBLE, "random_state": seed, "n_jobs": threads})
+
+
+def group_weights(correction: np.ndarray, target: np.ndarray, group: np.ndarray) -> dict[str, float]:
+    """Least-squares weight in [0, 1] per Miedema group of the correction against the target residual."""
+    weights = {}
+    for name in MIEDEMA_GROUPS:
+        mask = group == name
+        denominator = float(np.dot(correction[mask], correction[mask]))
+        w = float(np.dot(correction[mask], target[mask])) / denominator if denominator > 0 else 0.0
+        weights[name] = float(np.clip(w, 0.0, 1.0))
+    return weights
+
+
+def apply_weights(correction: np.ndarray, group: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+    """Scale each row's correction by its Miedema group's weight."""
+    factor = np.ones(correction.shape)
+    for name, w in weights.items():
+        factor[group == name] = w
+    return correction * factor
+
+
+@dataclass
+class TrainedModel:
+    """A fitted correction model: its features, hyper-parameters, group weights and LightGBM booster."""
+
+    features: tuple[str, ...]
+    params: dict[str, object]
+    weights: dict[str, float]
+    booster: lgb.Booster
+    info: dict[str, object] = field(default_factory=dict)
+
+    def correction(self, X_features: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Weighted LightGBM correction (kJ/mol) for rows of the model's own feature columns."""
+        raw = self.booster.predict(X_features, num_threads=1)
+        return apply_weights(raw, group, self.weights)
+
+    def predict_points(self, source: FeatureSource, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> np.ndarray:
+        """Predicted ΔH_mix (kJ/mol) of binary points: Miedema + weighted correction."""
+        full = source.features(a, b, x_b)
+        position = {n: i for i, n in enumerate(source.names)}
+        X = full[:, [position[n] for n in self.features]]
+        return hmix(a, b, x_b) + self.correction(X, miedema_groups(a, b))
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``model.txt`` (LightGBM) and ``meta.json`` into ``directory`` atomically, file by file."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with atomic_path(directory / "model.txt") as tmp:
+            self.booster.save_model(str(tmp))
+        meta = {
+            "features": list(self.features),
+            "params": self.params,
+            "weights": self.weights,
+            "info": self.info,
+        }
+        write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", directory / "meta.json")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> TrainedModel:
+        """Read a model written by :meth:`save`."""
+        directory = Path(directory)
+        if not (directory / "model.txt").is_file() or not (directory / "meta.json").is_file():
+            raise MissingArtifactError(
+                f"no trained model in {directory}; run `snakemake --profile profiles/default` to build it"
+            )
+        meta = json.loads((directory / "meta.json").read_text())
+        booster = lgb.Booster(model_file=str(directory / "model.txt"))
+        return cls(tuple(meta["features"]), meta["params"], meta["weights"], booster, meta.get("info", {}))
+
+
+def fit_model(
+    data: ModelData,
+    rows: np.ndarray,
+    features: Sequence[str],
+    params: Mapping[str, object],
+    weights: Mapping[str, float],
+    seed: int,
+    threads: int,
+) -> TrainedModel:
+    """Fit the correction on ``rows`` (an index or boolean mask into ``data``)."""
+    est = regressor(params, seed, threads).fit(data.columns(features)[rows], data.y[rows])
+    return TrainedModel(tuple(features), dict(params), dict(weights), est.booster_)
+
+
+def set_thread_env(threads: int) -> None:
+    """Cap BLAS/OpenMP threads to the rule's ``threads`` (call before numerical work starts)."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[name] = str(threads)

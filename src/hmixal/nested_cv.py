@@ -1,0 +1,189 @@
+"""Nested cross-validation grouped by binary system (seed §4.1.1, METHOD §4).
+
+Outer folds give the reported error. Inside each outer training set, an inner grouped CV selects features by
+recursive elimination, tunes LightGBM with Optuna, and fits the per-Miedema-group weights of the correction on
+its out-of-fold predictions. The same inner procedure on all data gives the final model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from hmixal.model import ModelData, TrainedModel, fit_model, group_weights, regressor
+from hmixal.splits import derive_seed, grouped_folds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InnerSettings:
+    """Settings of the inner loop (config `model.inner`)."""
+
+    n_folds: int = 11
+    base_params: Mapping[str, object] = field(default_factory=dict)
+    rfe_min_features: int = 5
+    rfe_n_features: int | None = None  # fixed size of the selected set; None: the size with the lowest CV RMSE
+    rfe_step_fraction: float = 0.0  # features dropped per step: max(1, floor(fraction × remaining))
+    n_trials: int = 30
+    search_space: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    shrink_per_group: bool = True
+
+
+@dataclass
+class InnerResult:
+    """What the inner loop chose: features, hyper-parameters, group weights, and its diagnostics."""
+
+    features: list[str]
+    params: dict[str, object]
+    weights: dict[str, float]
+    rfe_curve: pd.DataFrame
+    trials: pd.DataFrame
+    cv_rmse: float
+
+
+def _rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def cv_predict(
+    data: ModelData,
+    rows: np.ndarray,
+    folds: np.ndarray,
+    features: Sequence[str],
+    params: Mapping[str, object],
+    seed: int,
+    threads: int,
+    importances: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Out-of-fold corrections for ``rows`` (folds aligned with rows) and, optionally, gain importances."""
+    X = data.columns(features)[rows]
+    y = data.y[rows]
+    oof = np.empty(len(rows))
+    imp = np.zeros(len(features)) if importances else None
+    extra = {"importance_type": "gain"} if importances else {}
+    for k in np.unique(folds):
+        test = folds == k
+        est = regressor({**params, **extra}, seed, threads).fit(X[~test], y[~test])
+        oof[test] = est.predict(X[test])
+        if imp is not None:
+            imp += est.feature_importances_
+    return oof, imp
+
+
+def inner_rfe(
+    data: ModelData, rows: np.ndarray, folds: np.ndarray, settings: InnerSettings, seed: int, threads: int
+) -> tuple[list[str], pd.DataFrame]:
+    """Drop the least important feature (gain over the inner folds) down to the minimum; pick a set."""
+    kept = list(data.feature_names)
+    records = []
+    sets: dict[int, list[str]] = {}
+    floor = settings.rfe_n_features or settings.rfe_min_features
+    while True:
+        oof, imp = cv_predict(data, rows, folds, kept, settings.base_params, seed, threads, importances=True)
+        records.append({"n_features": len(kept), "cv_rmse": _rmse(oof, data.y[rows])})
+        sets[len(kept)] = list(kept)
+        if len(kept) <= floor:
+            break
+        n_drop = min(max(1, int(settings.rfe_step_fraction * len(kept))), len(kept) - floor)
+        for i in sorted(np.argsort(imp, kind="stable")[:n_drop], reverse=True):
+            kept.pop(int(i))
+    curve = pd.DataFrame.from_records(records)
+    if settings.rfe_n_features is not None:
+        chosen = settings.rfe_n_features
+    else:
+        chosen = int(curve.loc[curve["cv_rmse"].idxmin(), "n_features"])
+    return sets[chosen], curve
+
+
+def _suggest(trial: optuna.Trial, space: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for name, spec in space.items():
+        low, high, log_scale = spec["low"], spec["high"], bool(spec.get("log", False))
+        if spec.get("type", "float") == "int":
+            params[name] = trial.suggest_int(name, int(low), int(high), log=log_scale)
+        else:
+            params[name] = trial.suggest_float(name, float(low), float(high), log=log_scale)
+    return params
+
+
+def tune(
+    data: ModelData,
+    rows: np.ndarray,
+    folds: np.ndarray,
+    features: Sequence[str],
+    settings: InnerSettings,
+    seed: int,
+    threads: int,
+) -> tuple[dict[str, object], pd.DataFrame]:
+    """Optuna (seeded TPE) scored by inner-CV RMSE; the base parameters are the first trial."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    base = dict(settings.base_params)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    start = {k: base[k] for k in settings.search_space if k in base}
+    if start:
+        study.enqueue_trial(start)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {**base, **_suggest(trial, settings.search_space)}
+        oof, _ = cv_predict(data, rows, folds, features, params, seed, threads)
+        return _rmse(oof, data.y[rows])
+
+    if settings.search_space and settings.n_trials > 0:
+        study.optimize(objective, n_trials=settings.n_trials)
+        best = {**base, **study.best_params}
+        trials = study.trials_dataframe(attrs=("number", "value", "params"))
+    else:
+        best, trials = base, pd.DataFrame()
+    return best, trials
+
+
+def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: int, threads: int) -> InnerResult:
+    """The whole inner procedure on ``rows``: grouped folds, RFE, tuning, per-group weights."""
+    folds = grouped_folds(data.groups[rows], settings.n_folds, derive_seed(seed, "inner-folds"))
+    features, curve = inner_rfe(data, rows, folds, settings, seed, threads)
+    params, trials = tune(data, rows, folds, features, settings, derive_seed(seed, "optuna"), threads)
+    oof, _ = cv_predict(data, rows, folds, features, params, seed, threads)
+    if settings.shrink_per_group:
+        weights = group_weights(oof, data.y[rows], data.miedema_group[rows])
+    else:
+        weights = {g: 1.0 for g in np.unique(data.miedema_group)}
+    return InnerResult(features, params, weights, curve, trials, _rmse(oof, data.y[rows]))
+
+
+def outer_fold(
+    data: ModelData,
+    fold_ids: np.ndarray,
+    fold: int,
+    settings: InnerSettings,
+    seed: int,
+    threads: int,
+    train_excluded: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, TrainedModel, InnerResult]:
+    """Train on the other folds (minus ``train_excluded`` rows) and predict this fold's rows."""
+    test = fold_ids == fold
+    train = ~test if train_excluded is None else ~test & ~train_excluded
+    rows = np.flatnonzero(train)
+    inner = fit_inner(data, rows, settings, derive_seed(seed, "outer", fold), threads)
+    model = fit_model(data, rows, inner.features, inner.params, inner.weights, seed, threads)
+    test_rows = np.flatnonzero(test)
+    correction = model.correction(data.columns(inner.features)[test_rows], data.miedema_group[test_rows])
+    out = data.frame.loc[test_rows, ["A", "B", "x_B", "hmix_kJ_per_mol", "source_type", "source"]].copy()
+    out["fold"] = fold
+    out["miedema_group"] = data.miedema_group[test_rows]
+    out["miedema_kJ_per_mol"] = data.miedema[test_rows]
+    out["predicted_kJ_per_mol"] = data.miedema[test_rows] + correction
+    model.info = {"fold": fold, "n_train_rows": int(rows.size), "inner_cv_rmse": inner.cv_rmse}
+    log.info(
+        "outer fold %d: %d train rows, %d features, inner CV RMSE %.3f",
+        fold,
+        rows.size,
+        len(inner.features),
+        inner.cv_rmse,
+    )
+    return out, model, inner

@@ -1,0 +1,109 @@
+# The prediction model: nested grouped CV (before/after AIMD), final models, predictions on the grid.
+
+MODEL = config["model"]
+FOLDS = list(range(MODEL["outer_folds"]))
+VARIANTS = ["before", "after"]
+
+
+rule nested_cv_fold:
+    input:
+        dataset="results/data/dataset_final.csv",
+        elements=derived("elements"),
+    output:
+        predictions="results/model/cv/{variant}/fold_{fold}/predictions.csv",
+        model_dir=directory("results/model/cv/{variant}/fold_{fold}/model"),
+        diagnostics="results/model/cv/{variant}/fold_{fold}/inner.json",
+    wildcard_constraints:
+        variant="before|after",
+        fold=r"\d+",
+    params:
+        outer_folds=MODEL["outer_folds"],
+        excluded_sources_before=MODEL["excluded_sources_before"],
+        inner=MODEL["inner"],
+        seed=config["seed"],
+    log:
+        "results/logs/nested_cv/{variant}_fold_{fold}.log",
+    benchmark:
+        "results/benchmarks/nested_cv_{variant}_fold_{fold}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../../scripts/nested_cv_fold.py"
+
+
+rule nested_cv_gather:
+    input:
+        after=expand("results/model/cv/after/fold_{fold}/predictions.csv", fold=FOLDS),
+        before=expand("results/model/cv/before/fold_{fold}/predictions.csv", fold=FOLDS),
+    output:
+        oof="results/model/oof_predictions.csv",
+        metrics="results/model/metrics.json",
+    params:
+        describe={"outer_folds": MODEL["outer_folds"], "inner": MODEL["inner"], "seed": config["seed"]},
+    log:
+        "results/logs/nested_cv_gather.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/nested_cv_gather.py"
+
+
+def final_dataset(wildcards):
+    """'before': the dataset without AIMD rows; 'after': with them."""
+    return "results/data/dataset_initial.csv" if wildcards.variant == "before" else "results/data/dataset_final.csv"
+
+
+rule final_model:
+    input:
+        dataset=final_dataset,
+        elements=derived("elements"),
+    output:
+        model_dir=directory("results/model/final_{variant}"),
+        diagnostics="results/model/final_{variant}_inner.json",
+    wildcard_constraints:
+        variant="before|after",
+    params:
+        inner=MODEL["inner"],
+        seed=config["seed"],
+    log:
+        "results/logs/final_model_{variant}.log",
+    benchmark:
+        "results/benchmarks/final_model_{variant}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../../scripts/final_model.py"
+
+
+rule predict_grid:
+    input:
+        after="results/model/final_after",
+        before="results/model/final_before",
+        folds=expand("results/model/cv/after/fold_{fold}/model", fold=FOLDS),
+        elements=derived("elements"),
+    output:
+        predictions="results/model/predictions.csv",
+    params:
+        step=MODEL["grid_step"],
+    log:
+        "results/logs/predict_grid.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    script:
+        "../../scripts/predict_grid.py"
