@@ -1,0 +1,838 @@
+"""The VASP path of the AIMD loop: systems, input sets, custodian-guarded runs with a stand-in VASP, parsing.
+
+The stand-in (tests/fake_vasp/fake_vasp.py) writes VASP-format output and, on request, real VASP error
+messages, a stall, a STOPCAR stop or a mid-step kill. Parsing is also checked on hand-written files in VASP's
+own format (not produced by the stand-in), so the two cannot agree on a wrong format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from pymatgen.core import SETTINGS
+from pymatgen.io.vasp.inputs import Incar, Kpoints, Poscar, Potcar
+from scipy.optimize import brentq
+
+from hmixal.aimd import analysis
+from hmixal.aimd.runner import (
+    SEGMENT_RECORD,
+    ProtocolSettings,
+    RunnerSettings,
+    StageState,
+    _next_segment,
+    advance_volume_loop,
+    import_run,
+    md_handlers,
+    prepare_run,
+    prepare_stage,
+    run_production,
+    run_stage,
+    stage_frames,
+    stage_status,
+    stage_trace,
+    write_run_outputs,
+)
+from hmixal.aimd.structure import min_pair_distance, random_liquid_cell, start_volume_A3
+from hmixal.aimd.systems import melting_points, plan_runs, read_plan, run_temperature
+from hmixal.aimd.vasp_inputs import (
+    POTCAR_SPEC,
+    MDSettings,
+    cell_structure,
+    md_incar,
+    potcar_symbols,
+    rescaled_poscar,
+    write_md_inputs,
+)
+from hmixal.aimd.vasp_parse import (
+    THERMO_COLUMNS,
+    TruncatedRunError,
+    concatenate_segments,
+    parse_md_segment,
+    read_oszicar_md,
+    read_xdatcar,
+)
+from hmixal.elements import load_element_table
+from hmixal.errors import InputError
+
+FAKE_VASP = Path(__file__).parent / "fake_vasp" / "fake_vasp.py"
+SCRIPTS = Path(__file__).parents[1] / "scripts"
+MOLAR_VOLUMES = {"Ir": 8.52, "Ti": 10.64, "Os": 8.42, "Zr": 14.02}
+FAST = {"polling_time_step_s": 0.02, "monitor_freq": 1}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture
+def psp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PMG_VASP_PSP_DIR with tiny fake POTCARs (header keywords only) for the elements used here."""
+    root = tmp_path / "psp"
+    folder = root / "POT_GGA_PAW_PBE_54"
+    folder.mkdir(parents=True)
+    for symbol in ("Ir", "Ti_pv", "Os_pv", "Zr_sv"):
+        element = symbol.split("_")[0]
+        (folder / f"POTCAR.{symbol}").write_text(
+            f"  PAW_PBE {symbol} 06Sep2000\n 9.0\n parameters from PSCTR are:\n   VRHFIN ={element}: fake\n"
+            f"   LEXCH  = PE\n   TITEL  = PAW_PBE {symbol} 06Sep2000\n"
+            "   POMASS =  100.000; ZVAL   =    9.000    mass and valenz\n"
+            "   ENMAX  =  210.000; ENMIN  =  150.000 eV\n   LPAW   =      T    paw PP\n"
+            " END of PSCTR-controll parameters\n local part\n  0.1 0.2 0.3\n End of Dataset\n"
+        )
+    monkeypatch.setitem(SETTINGS, "PMG_VASP_PSP_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def no_psp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No POTCAR directory configured."""
+    monkeypatch.delitem(SETTINGS, "PMG_VASP_PSP_DIR", raising=False)
+
+
+def fake_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **config: object) -> None:
+    path = tmp_path / "fake_vasp.json"
+    path.write_text(json.dumps(config))
+    monkeypatch.setenv("FAKE_VASP_CONFIG", str(path))
+
+
+def runner(**kwargs: object) -> RunnerSettings:
+    return RunnerSettings(vasp_cmd=(sys.executable, str(FAKE_VASP)), **{**FAST, **kwargs})  # type: ignore[arg-type]
+
+
+def small_poscar(seed: int = 1) -> Poscar:
+    counts = {"Ir": 4, "Ti": 4}
+    cell = random_liquid_cell(counts, start_volume_A3(counts, MOLAR_VOLUMES) * 1.1, 2.0, seed)
+    return Poscar(cell_structure(cell), comment="Ir4Ti4 2750 K")
+
+
+def make_stage(path: Path, duration_fs: float, settings: MDSettings | None = None) -> Path:
+    return prepare_stage(path, small_poscar(), 2750.0, duration_fs, settings or MDSettings(), "Ir4Ti4 2750 K")
+
+
+def calls(seg: Path) -> list[dict[str, dict[str, str]]]:
+    return [json.loads(line) for line in (seg / "fake_vasp.calls").read_text().splitlines()]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 1. which systems, at which temperature
+
+
+def test_temperature_rule_reproduces_the_paper() -> None:
+    tm = melting_points(load_element_table())
+    # seed §4.2: Ir 2750, Re 3500, W 3700 K; Os 3300 K lies below Os's own melting point (3306 K)
+    assert run_temperature(tm["Ir"], tm["Ti"]) == 2750.0
+    assert run_temperature(tm["Re"], tm["Zr"]) == 3500.0
+    assert run_temperature(tm["W"], tm["Al"]) == 3700.0
+    assert run_temperature(tm["Os"], tm["Zr"]) == 3350.0
+    assert run_temperature(1000.0, 1234.0, margin_K=20.0, round_to_K=100.0) == 1300.0
+    with pytest.raises(InputError, match="margin_K"):
+        run_temperature(1000.0, 1000.0, margin_K=-1.0)
+    with pytest.raises(InputError, match="melting point"):
+        run_temperature(float("nan"), 1000.0)
+
+
+def test_plan_runs_shares_pure_runs_and_keeps_overrides() -> None:
+    tm = melting_points(load_element_table())
+    config = {
+        "binaries": ["Ti-Ir", {"system": "Ir-Zr"}, {"system": "Os-Zr", "T_K": 3300}, {"system": "Ir-Ti", "x_B": 0.25}],
+    }
+    plan = plan_runs(config, tm)
+    systems = plan.systems
+    assert list(systems["system"]) == ["Ir-Ti", "Ir-Zr", "Os-Zr", "Ir-Ti"]
+    assert list(systems["T_K"]) == [2750.0, 2750.0, 3300.0, 2750.0]
+    assert list(systems["T_source"]) == ["rule", "rule", "override", "rule"]
+    assert list(systems["x_B"]) == [0.5, 0.5, 0.5, 0.25]
+    runs = plan.runs.set_index("run_id")
+    # Ir at 2750 K is computed once for Ir-Ti, Ir-Zr and the x = 0.25 cell
+    assert list(runs.index) == [
+        "Ir50Ti50_2750K", "Ir100_2750K", "Ti100_2750K", "Ir50Zr50_2750K", "Zr100_2750K",
+        "Os50Zr50_3300K", "Os100_3300K", "Zr100_3300K", "Ir75Ti25_2750K",
+    ]  # fmt: skip
+    assert set(systems["pure_A_run"]) == {"Ir100_2750K", "Os100_3300K"}
+    row = runs.loc["Ir50Ti50_2750K"]
+    assert tuple(row[["kind", "A", "B", "n_A", "n_B", "n_atoms"]]) == ("alloy", "Ir", "Ti", 50, 50, 100)
+    assert runs.loc["Ti100_2750K", "kind"] == "pure" and runs.loc["Ti100_2750K", "n_atoms"] == 100
+    # byte-identical tables for the same input
+    again = plan_runs(config, tm)
+    assert again.runs.to_csv() == plan.runs.to_csv() and again.systems.to_csv() == plan.systems.to_csv()
+
+
+def birch_murnaghan(volume: float, v0: float, b0: float, b0_prime: float) -> float:
+    """Third-order Birch–Murnaghan pressure (units of b0), as in the stand-in VASP."""
+    eta = (v0 / volume) ** (2.0 / 3.0)
+    return 1.5 * b0 * (eta**3.5 - eta**2.5) * (1.0 + 0.75 * (b0_prime - 4.0) * (eta - 1.0))
+
+
+def write_plan(path: Path, rows: list[dict[str, object]]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_plan_csv_top_n(tmp_path: Path) -> None:
+    tm = melting_points(load_element_table())
+    plan_csv = write_plan(
+        tmp_path / "plan.csv",
+        [
+            {"A": "W", "B": "Ru", "x_at_max": 0.3, "sigma_max": 9.0},
+            {"A": "Ir", "B": "Sc", "x_at_max": 0.6, "sigma_max": 8.0},
+            {"A": "Os", "B": "Ti", "x_at_max": 0.5, "sigma_max": 7.0},
+        ],
+    )
+    assert read_plan(plan_csv, 2) == [("Ru", "W", 0.5), ("Ir", "Sc", 0.5)]
+    # x_at_max refers to the plan's B (Ru, 0.3); the canonical order Ru-W has B = W, so x_B = 0.7
+    assert read_plan(plan_csv, 2, "x_at_max") == [("Ru", "W", pytest.approx(0.7)), ("Ir", "Sc", 0.6)]
+    plan = plan_runs({"plan": {"path": str(plan_csv), "top_n": 2}}, tm)
+    assert list(plan.systems["system"]) == ["Ru-W", "Ir-Sc"]
+    assert list(plan.systems["T_K"]) == [3700.0, 2750.0]
+    # a rank column, when present, orders the plan
+    ranked = write_plan(
+        tmp_path / "ranked.csv",
+        [{"A": "Ir", "B": "Sc", "x_at_max": 0.5, "rank": 2}, {"A": "Os", "B": "Ti", "x_at_max": 0.5, "rank": 1}],
+    )
+    assert read_plan(ranked, 1) == [("Os", "Ti", 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "top_n", "words"),
+    [
+        ([{"A": "Ir", "B": "Ti"}], 1, "missing column"),
+        ([{"A": "Ir", "B": "Ti", "x_at_max": "half"}], 1, ":2: x_at_max 'half' is not a number"),
+        ([{"A": "Ir", "B": "Ti", "x_at_max": 1.0}], 1, ":2: x_at_max 1.0 must lie strictly"),
+        ([{"A": "Ir", "B": "Qq", "x_at_max": 0.5}], 1, ":2: unknown element"),
+        ([{"A": "Ir", "B": "Ti", "x_at_max": 0.5}, {"A": "Ti", "B": "Ir", "x_at_max": 0.5}], 2, ":3: binary Ir-Ti"),
+        ([{"A": "Ir", "B": "Ti", "x_at_max": 0.5}], 2, "fewer than top_n"),
+        ([{"A": "Ir", "B": "Ti", "x_at_max": 0.5}], 0, "top_n"),
+    ],
+)
+def test_plan_csv_rejects(tmp_path: Path, rows: list[dict[str, object]], top_n: int, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        read_plan(write_plan(tmp_path / "plan.csv", rows), top_n)
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({}, "no binaries"),
+        ({"binaries": ["Ir-Ti"], "colour": 1}, "unknown key"),
+        ({"binaries": ["Ir-Ti-Os"]}, "not a binary"),
+        ({"binaries": [{"system": "Ir-Ti", "T": 3000}]}, "unknown key"),
+        ({"binaries": [{"system": "Ir-Ti", "T_K": -5}]}, "T_K must be positive"),
+        ({"binaries": [{"system": "Ir-Ti", "x_B": 0.001}]}, "leaves no atom"),
+        ({"binaries": [{"x_B": 0.5}]}, "missing 'system'"),
+        ({"binaries": [42]}, "expected 'A-B'"),
+        ({"binaries": ["Ir-Ti"], "n_atoms": 1}, "n_atoms"),
+        ({"binaries": ["Ir-Ti"], "temperature": {"offset": 5}}, "unknown key"),
+        ({"plan": {"top_n": 3}}, "expected keys path, top_n"),
+    ],
+)
+def test_plan_runs_rejects(config: dict[str, object], words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        plan_runs(config, {"Ir": 2719.0, "Ti": 1941.0, "Os": 3306.0})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 2. input sets (Ir–Ti at 2750 K, the paper's system)
+
+EXPECTED_INCAR = {
+    "SYSTEM": "Ir50Ti50 2750 K",
+    "PREC": "Normal",
+    "ENCUT": 400.0,
+    "EDIFF": 1e-4,
+    "ALGO": "Fast",
+    "LREAL": "Auto",
+    "NELM": 100,
+    "NELMIN": 4,
+    "ISMEAR": 0,
+    "SIGMA": 0.05,
+    "ISPIN": 1,
+    "IBRION": 0,
+    "MDALGO": 2,
+    "ISIF": 2,
+    "SMASS": 0.0,
+    "TEBEG": 2750.0,
+    "TEEND": 2750.0,
+    "NSW": 667,
+    "POTIM": 3.0,
+    "ISYM": 0,
+    "NBLOCK": 1,
+    "NWRITE": 1,
+    "LWAVE": False,
+    "LCHARG": False,
+}
+
+
+def test_ir_ti_inputs_tag_by_tag(tmp_path: Path, no_psp: None) -> None:
+    tm = melting_points(load_element_table())
+    run = plan_runs({"binaries": ["Ir-Ti"]}, tm).runs.iloc[0]
+    counts = {run["A"]: int(run["n_A"]), run["B"]: int(run["n_B"])}
+    protocol = ProtocolSettings()
+    run_dir = prepare_run(tmp_path / run["run_id"], counts, run["T_K"], MDSettings(), protocol, 5, MOLAR_VOLUMES)
+    stage = run_dir / "vol_00"
+    incar = Incar.from_file(stage / "INCAR")
+    assert dict(incar) == EXPECTED_INCAR  # 2 ps at 3 fs = 667 steps
+    text = (stage / "INCAR").read_text()
+    assert "EDIFF_PER_ATOM" not in text  # the MPMDSet pitfall (METHOD §9)
+    kpoints = Kpoints.from_file(stage / "KPOINTS")
+    assert kpoints.style == Kpoints.supported_modes.Gamma and tuple(kpoints.kpts[0]) == (1, 1, 1)
+    poscar = Poscar.from_file(stage / "POSCAR", check_for_potcar=False)
+    assert len(poscar.structure) == 100
+    assert poscar.site_symbols == ["Ir", "Ti"] and poscar.natoms == [50, 50]
+    assert poscar.structure.volume == pytest.approx(1.10 * start_volume_A3(counts, MOLAR_VOLUMES), rel=1e-9)
+    lattice = poscar.structure.lattice
+    assert lattice.a == pytest.approx(lattice.b) == pytest.approx(lattice.c)
+    assert min_pair_distance(poscar.structure.cart_coords, lattice.a) >= protocol.min_distance_A - 1e-9
+    assert (stage / POTCAR_SPEC).read_text() == "Ir\nTi_pv\n"
+    assert not (stage / "POTCAR").exists()
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["composition"] == {"Ir": 50, "Ti": 50} and record["temperature_K"] == 2750.0
+    with pytest.raises(InputError, match="already prepared"):
+        prepare_run(run_dir, counts, 2750.0, MDSettings(), protocol, 5, MOLAR_VOLUMES)
+
+
+def test_potcar_branches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
+    poscar = small_poscar()
+    report = write_md_inputs(tmp_path / "with", poscar, 2750.0, 10, MDSettings(), "x")
+    assert report.potcar_written and report.files == ("INCAR", "KPOINTS", "POSCAR", "POTCAR")
+    potcar = Potcar.from_file(tmp_path / "with" / "POTCAR")
+    assert potcar.symbols == ["Ir", "Ti_pv"]
+    assert not (tmp_path / "with" / POTCAR_SPEC).exists()
+    monkeypatch.delitem(SETTINGS, "PMG_VASP_PSP_DIR")
+    report = write_md_inputs(tmp_path / "with", poscar, 2750.0, 10, MDSettings(), "x")
+    assert not report.potcar_written and not (tmp_path / "with" / "POTCAR").exists()  # no stale POTCAR left
+    assert "VASP cannot run here" in report.message and "PMG_VASP_PSP_DIR" in report.message
+    assert "Ir Ti_pv" in report.message
+    # a stage without POTCAR refuses to start, with the same message
+    stage = make_stage(tmp_path / "stage", 30.0)
+    with pytest.raises(InputError, match=r"VASP cannot run here.*PMG_VASP_PSP_DIR"):
+        run_stage(stage, runner())
+
+
+def test_md_settings_validation() -> None:
+    assert potcar_symbols(["Os", "Zr", "W"]) == ["Os_pv", "Zr_sv", "W_pv"]
+    custom = MDSettings(extra_incar={"ncore": 4, "KPAR": 1})
+    incar = md_incar(3300.0, 5, custom, "Os")
+    assert incar["NCORE"] == 4 and incar["TEBEG"] == 3300.0
+    for kwargs, words in (
+        ({"extra_incar": {"ibrion": 2}}, "may not set IBRION"),
+        ({"smass": -3}, "smass"),
+        ({"encut_eV": 0}, "encut_eV"),
+        ({"nelmin": 200}, "exceeds nelm"),
+    ):
+        with pytest.raises(InputError, match=words):
+            MDSettings(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="unknown key"):
+        MDSettings.from_mapping({"encut": 500})
+    assert MDSettings.from_mapping({"encut_eV": 500}).encut_eV == 500
+    with pytest.raises(InputError, match="NSW"):
+        md_incar(3000.0, 0, MDSettings(), "x")
+
+
+def test_rescaled_poscar_keeps_fractions_and_velocities() -> None:
+    structure = small_poscar().structure
+    velocities = np.full((len(structure), 3), 0.01).tolist()
+    scaled = rescaled_poscar(Poscar(structure, velocities=velocities), structure.volume * 1.05)
+    assert scaled.structure.volume == pytest.approx(structure.volume * 1.05)
+    assert np.allclose(scaled.structure.frac_coords, structure.frac_coords)
+    assert np.allclose(scaled.velocities, velocities)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 5. parsing, on files in VASP's own format
+
+OSZICAR_MD = """\
+       N       E                     dE             d eps       ncg     rms          rms(c)
+RMM:   1    -0.338801478964E+03   -0.33880E+03   -0.13452E+04   800   0.123E+03
+RMM:   2    -0.338801478980E+03   -0.16000E-07   -0.60546E-04   262   0.494E-02
+     1 T=  2000. E= -.32251463E+03 F= -.33880148E+03 E0= -.33880148E+03  EK= 0.16287E+02 SP= 0.00E+00 SK= 0.00E+00
+       N       E                     dE             d eps       ncg     rms          rms(c)
+RMM:   1    -0.338812036810E+03    0.94862E+00   -0.22457E+01   324   0.780E+00    0.189E+00
+     2 T=  2012. E= -.32252310E+03 F= -.33890631E+03 E0= -.33890612E+03  EK= 0.16383E+02 SP= 0.12E-01 SK= 0.34E-02
+       N       E                     dE             d eps       ncg     rms          rms(c)
+RMM:   1    -0.338799000000E+03    0.94862E+00   -0.22457E+01   324   0.780E+00    0.189E+00
+     3 T=  1995. E= -.32253000E+03 F= -.33877586E+03 E0= -.33877500E+03  EK= 0.16246E+02 SP= 0.00E+00 SK= 0.00E+00
+"""
+
+OUTCAR_STEP = """\
+  FORCE on cell =-STRESS in cart. coord.  units (eV):
+  Direction    XX          YY          ZZ          XY          YZ          ZX
+  --------------------------------------------------------------------------------------
+  Total       -8.71449    -8.64777    -0.17541    -0.24097    -0.54011    -0.09527
+  in kB      -15.12114   -15.00537    -0.30436    -0.41812    -0.93718    -0.16531
+  external pressure =  {ext:10.2f} kB  Pullay stress =        0.00 kB
+
+  kinetic pressure (ideal gas correction) =     {kin:5.2f} kB
+  total pressure  = {tot:9.2f} kB
+  Total+kin.   -14.171     -13.896       0.708      -0.692      -0.570      -0.221
+
+ VOLUME and BASIS-vectors are now :
+ -----------------------------------------------------------------------------
+  energy-cutoff  :      400.00
+  volume of cell :       80.00
+
+  FREE ENERGIE OF THE ION-ELECTRON SYSTEM (eV)
+  ---------------------------------------------------
+  free  energy   TOTEN  =      -338.80148051 eV
+
+     LOOP+:  cpu time     12.3400: real time     12.5000
+"""
+
+OUTCAR_HEAD = """\
+ vasp.6.4.2 18Apr23 (build Jan 01 2024) complex
+   number of dos      NEDOS =    301   number of ions     NIONS =      4
+  volume of cell :       80.00
+"""
+
+OUTCAR_FOOTER = """
+ General timing and accounting informations for this job:
+ ========================================================
+                  Total CPU time used (sec):       36.421
+"""
+
+PRESSURES = [(-10.25, 3.10, -7.15), (2.50, 3.12, 5.62), (-4.00, 3.08, -0.92)]
+
+XDATCAR = """\
+Al2Ni2
+           1
+     4.308869    0.000000    0.000000
+     0.000000    4.308869    0.000000
+     0.000000    0.000000    4.308869
+   Al   Ni
+     2     2
+Direct configuration=     1
+   0.10000000  0.10000000  0.10000000
+   0.60000000  0.60000000  0.10000000
+   0.60000000  0.10000000  0.60000000
+   0.10000000  0.60000000  0.60000000
+Direct configuration=     2
+   0.11000000  0.10000000  0.10000000
+   0.61000000  0.60000000  0.10000000
+   0.61000000  0.10000000  0.60000000
+   0.11000000  0.60000000  0.60000000
+Direct configuration=     3
+   0.12000000  0.10000000  0.10000000
+   0.62000000  0.60000000  0.10000000
+   0.62000000  0.10000000  0.60000000
+   0.12000000  0.60000000  0.60000000
+"""
+
+
+def write_vasp_dir(directory: Path, outcar_steps: int = 3, footer: bool = True, total_lines: bool = True) -> Path:
+    """A small MD run directory in VASP's formats (4 atoms, 3 steps)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "INCAR").write_text("IBRION = 0\nMDALGO = 2\nPOTIM = 3.0\nNSW = 3\nTEBEG = 2000\nNBLOCK = 1\n")
+    (directory / "POSCAR").write_text(XDATCAR.split("Direct configuration")[0] + "Direct\n" + "\n".join(
+        XDATCAR.splitlines()[8:12]) + "\n")  # fmt: skip
+    (directory / "OSZICAR").write_text(OSZICAR_MD)
+    blocks = []
+    for ext, kin, tot in PRESSURES[:outcar_steps]:
+        block = OUTCAR_STEP.format(ext=ext, kin=kin, tot=tot)
+        if not total_lines:
+            block = "\n".join(line for line in block.splitlines() if "total pressure" not in line
+                              and "kinetic pressure" not in line) + "\n"  # fmt: skip
+        blocks.append(block)
+    (directory / "OUTCAR").write_text(OUTCAR_HEAD + "".join(blocks) + (OUTCAR_FOOTER if footer else ""))
+    (directory / "XDATCAR").write_text(XDATCAR)
+    (directory / "vasprun.xml").write_text('<?xml version="1.0" encoding="ISO-8859-1"?>\n<modeling>\n</modeling>\n')
+    return directory
+
+
+def test_parse_real_format_md_output(tmp_path: Path) -> None:
+    seg = parse_md_segment(write_vasp_dir(tmp_path / "run"))
+    table = seg.table
+    assert list(table.columns[: len(THERMO_COLUMNS)]) == list(THERMO_COLUMNS)
+    assert list(table["step"]) == [1, 2, 3]
+    assert list(table["time_fs"]) == [3.0, 6.0, 9.0]
+    assert list(table["temperature_K"]) == [2000.0, 2012.0, 1995.0]
+    assert table["epot_eV"].tolist() == pytest.approx([-338.80148, -338.90631, -338.77586])
+    # E_total = F + EK: OSZICAR's E also holds the thermostat's SP + SK (step 2), which is not the liquid's
+    assert table["etotal_eV"].tolist() == pytest.approx([-322.51448, -322.52331, -322.52986])
+    assert table["thermostat_eV"].tolist() == pytest.approx([0.0, 0.0154, 0.0])
+    assert table["e0_eV"].tolist() == pytest.approx([-338.80148, -338.90612, -338.775])
+    assert table["pressure_kbar"].tolist() == pytest.approx([-7.15, 5.62, -0.92])
+    assert seg.pressure_source == "OUTCAR total pressure"
+    assert seg.counts == {"Al": 2, "Ni": 2} and seg.n_atoms == 4 and seg.volume_A3 == 80.0
+    assert seg.terminated_normally and not seg.truncated and seg.issues == ()
+    trace = analysis.make_trace(table, seg.counts, seg.temperature_target_K, "NVT", "vasp")
+    assert len(trace.table) == 3
+
+
+def test_pressure_without_total_lines_adds_the_kinetic_term(tmp_path: Path) -> None:
+    seg = parse_md_segment(write_vasp_dir(tmp_path / "old", total_lines=False))
+    kinetic = 2.0 / 3.0 * np.array([16.287, 16.383, 16.246]) / 80.0 * 1602.1766208
+    assert seg.table["pressure_kbar"].to_numpy() == pytest.approx(np.array([-10.25, 2.50, -4.00]) + kinetic)
+    assert "kinetic pressure computed" in seg.issues[0]
+
+
+def test_truncated_run_is_reported_not_averaged(tmp_path: Path) -> None:
+    run = write_vasp_dir(tmp_path / "killed", outcar_steps=2, footer=False)
+    cut = OSZICAR_MD + "       N       E\nRMM:   1    -0.3388E+03\n     4 T=  2001. E= -.3225"
+    (run / "OSZICAR").write_text(cut)
+    (run / "vasprun.xml").write_text('<?xml version="1.0"?>\n<modeling>\n <calculation>\n')
+    with pytest.raises(TruncatedRunError, match=r"half-written line.*no timing footer.*2 complete steps"):
+        parse_md_segment(run)
+    seg = parse_md_segment(run, allow_truncated=True)
+    assert seg.truncated and not seg.terminated_normally
+    assert seg.n_steps == 2 and list(seg.table["step"]) == [1, 2]
+    assert "2 complete steps" in seg.issues[0]
+    # pymatgen alone would have read the cut line as a 4th step with E = -0.3225 eV
+    assert len(read_oszicar_md(run / "OSZICAR").steps) == 3
+
+
+def test_malformed_oszicar_lines_name_file_and_line(tmp_path: Path) -> None:
+    run = write_vasp_dir(tmp_path / "bad")
+    lines = OSZICAR_MD.splitlines(keepends=True)
+    (run / "OSZICAR").write_text("".join(lines[:3]) + "     1 T=  2000. E= ******** F= x\n" + "".join(lines[4:]))
+    with pytest.raises(InputError, match=r"OSZICAR:4: malformed MD line"):
+        parse_md_segment(run)
+    (run / "OSZICAR").write_text(OSZICAR_MD.replace("     3 T=", "     4 T="))
+    with pytest.raises(InputError, match=r"OSZICAR:\d+: MD step 4 where step 3"):
+        parse_md_segment(run)
+    (run / "OSZICAR").write_text(OSZICAR_MD)
+    (run / "INCAR").write_text("IBRION = 2\nNSW = 3\n")
+    with pytest.raises(InputError, match="not an MD run"):
+        parse_md_segment(run)
+
+
+def test_step_counts_must_agree_in_a_finished_run(tmp_path: Path) -> None:
+    run = write_vasp_dir(tmp_path / "mismatch", outcar_steps=2)
+    with pytest.raises(TruncatedRunError, match="OSZICAR has 3 steps, OUTCAR 2 pressures"):
+        parse_md_segment(run)
+
+
+def test_xdatcar_frames_and_cut_frame(tmp_path: Path) -> None:
+    path = tmp_path / "XDATCAR"
+    path.write_text(XDATCAR)
+    frames, truncated = read_xdatcar(path, potim_fs=3.0, time_offset_fs=30.0)
+    assert not truncated and frames.positions.shape == (3, 4, 3)
+    assert frames.symbols == ("Al", "Al", "Ni", "Ni")
+    assert frames.time_fs.tolist() == [33.0, 36.0, 39.0]
+    assert frames.positions[1, 0, 0] == pytest.approx(0.11 * 4.308869)
+    path.write_text(XDATCAR + "Direct configuration=     4\n   0.13000000  0.1000")
+    with pytest.raises(TruncatedRunError, match="3 complete frames"):
+        read_xdatcar(path, 3.0)
+    assert read_xdatcar(path, 3.0, allow_truncated=True)[1]
+    path.write_text(XDATCAR.replace("configuration=     2", "configuration=     7"))
+    with pytest.raises(InputError, match=r"XDATCAR:13: configuration 7 where frame 2"):
+        read_xdatcar(path, 3.0)
+
+
+def test_concatenation_renumbers_steps_and_accumulates_time(tmp_path: Path) -> None:
+    one = parse_md_segment(write_vasp_dir(tmp_path / "a"))
+    two_dir = write_vasp_dir(tmp_path / "b")
+    (two_dir / "INCAR").write_text("IBRION = 0\nPOTIM = 1.5\nNSW = 3\nTEBEG = 2000\n")  # custodian halved POTIM
+    two = parse_md_segment(two_dir)
+    table = concatenate_segments([one, two])
+    assert list(table["step"]) == [1, 2, 3, 4, 5, 6]
+    assert table["time_fs"].tolist() == [3.0, 6.0, 9.0, 10.5, 12.0, 13.5]
+    (two_dir / "OUTCAR").write_text((two_dir / "OUTCAR").read_text().replace("80.00", "81.00"))
+    with pytest.raises(InputError, match="volume"):
+        concatenate_segments([one, parse_md_segment(two_dir)])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 3. custodian-guarded runs with the stand-in VASP
+
+
+def test_handler_set_is_the_md_set() -> None:
+    names = [type(h).__name__ for h in md_handlers(runner())]
+    assert names == [
+        "VaspErrorHandler", "MeshSymmetryErrorHandler", "PositiveEnergyErrorHandler", "FrozenJobErrorHandler",
+        "StdErrHandler", "LargeSigmaHandler", "IncorrectSmearingHandler",
+    ]  # fmt: skip
+    before = os.environ.get("CUSTODIAN_WALLTIME_START")
+    start = dt.datetime(2030, 1, 1, 12, 0, 0)
+    handlers = md_handlers(runner(walltime_s=3600.0), start)
+    assert type(handlers[-1]).__name__ == "WalltimeHandler"
+    assert handlers[-1].start_time == start and handlers[-1].wall_time == 3600.0
+    assert os.environ.get("CUSTODIAN_WALLTIME_START") == before
+
+
+def test_clean_run_finishes_and_joins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
+    fake_config(tmp_path, monkeypatch)
+    stage = make_stage(tmp_path / "stage", 30.0)
+    status = run_stage(stage, runner())
+    assert status.state is StageState.FINISHED and status.time_done_fs == 30.0 and status.n_segments == 1
+    record = json.loads((stage / "seg_000" / SEGMENT_RECORD).read_text())
+    assert record == {"corrections": [], "message": "", "outcome": "completed"}
+    trace = stage_trace(stage)
+    assert trace.engine == "vasp" and trace.ensemble == "NVT" and trace.composition == {"Ir": 4, "Ti": 4}
+    assert list(trace.table["step"]) == list(range(1, 11))
+    assert stage_frames(stage).positions.shape == (10, 8, 3)
+    assert json.loads((stage / "stage.json").read_text())["state"] == "finished"
+
+
+def test_subspace_matrix_warning_switches_lreal_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
+) -> None:
+    # a warning, not fatal: VASP runs on, custodian's monitor kills it, sets LREAL = .FALSE. and reruns
+    message = "WARNING: Sub-Space-Matrix is not hermitian in DAV"
+    fake_config(tmp_path, monkeypatch, step_seconds=0.05,
+                errors=[{"message": message, "at_step": 2, "while_incar": {"LREAL": "Auto"}}])  # fmt: skip
+    stage = make_stage(tmp_path / "stage", 60.0)
+    status = run_stage(stage, runner())
+    assert status.state is StageState.FINISHED
+    seg = stage / "seg_000"
+    record = json.loads((seg / SEGMENT_RECORD).read_text())
+    assert record["outcome"] == "completed"
+    assert [c["handler"] for c in record["corrections"]] == ["VaspErrorHandler"]
+    assert record["corrections"][0]["errors"] == ["subspacematrix"]
+    assert record["corrections"][0]["actions"] == [{"dict": "INCAR", "action": {"_set": {"LREAL": False}}}]
+    assert Incar.from_file(seg / "INCAR")["LREAL"] is False
+    runs = calls(seg)
+    assert [r["incar"]["LREAL"] for r in runs] == ["Auto", "False"]
+    assert len(stage_trace(stage).table) == 20  # the interrupted attempt's steps are not mixed in
+
+
+def test_zbrent_tightens_ediff_and_restarts_from_contcar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
+) -> None:
+    # fatal: VASP stops; after the run custodian copies CONTCAR to POSCAR, sets EDIFF = 1e-6 and NELMIN = 8
+    fake_config(tmp_path, monkeypatch, errors=[
+        {"message": "ZBRENT: fatal error in bracketing", "at_step": 3, "fatal": True, "while_incar": {"EDIFF": 1e-4}},
+    ])  # fmt: skip
+    stage = make_stage(tmp_path / "stage", 30.0)
+    status = run_stage(stage, runner())
+    assert status.state is StageState.FINISHED
+    seg = stage / "seg_000"
+    incar = Incar.from_file(seg / "INCAR")
+    assert incar["EDIFF"] == 1e-6 and incar["NELMIN"] == 8 and incar["IBRION"] == 0
+    record = json.loads((seg / SEGMENT_RECORD).read_text())
+    assert record["corrections"][0]["errors"] == ["zbrent"]
+    assert [float(r["incar"]["EDIFF"]) for r in calls(seg)] == [1e-4, 1e-6]
+    assert list((seg).glob("error.*.tar.gz"))  # custodian's backup of the failed attempt
+
+
+def test_second_zbrent_would_leave_md_and_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
+) -> None:
+    # custodian's second ZBRENT fix is IBRION = 1, a relaxation: the runner must not accept that as MD
+    fake_config(tmp_path, monkeypatch, errors=[
+        {"message": "ZBRENT: fatal error in bracketing", "at_step": 2, "fatal": True, "while_incar": {"IBRION": 0}},
+    ])  # fmt: skip
+    stage = make_stage(tmp_path / "stage", 30.0)
+    status = run_stage(stage, runner())
+    assert status.state is StageState.FAILED
+    assert "IBRION 0 → 1" in status.reason and "no longer follows the NVT protocol" in status.reason
+
+
+def test_frozen_job_is_killed_and_rerun_with_algo_normal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
+) -> None:
+    fake_config(tmp_path, monkeypatch, stall={"at_step": 2, "while_incar": {"ALGO": "Fast"}})
+    stage = make_stage(tmp_path / "stage", 30.0)
+    status = run_stage(stage, runner(frozen_timeout_s=0.4))
+    assert status.state is StageState.FINISHED
+    seg = stage / "seg_000"
+    record = json.loads((seg / SEGMENT_RECORD).read_text())
+    assert [c["handler"] for c in record["corrections"]] == ["FrozenJobErrorHandler"]
+    assert Incar.from_file(seg / "INCAR")["ALGO"] == "Normal"
+    assert [r["incar"]["ALGO"] for r in calls(seg)] == ["Fast", "Normal"]
+
+
+def test_walltime_stops_cleanly_and_next_job_continues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
+) -> None:
+    fake_config(tmp_path, monkeypatch, step_seconds=0.03)
+    stage = make_stage(tmp_path / "stage", 300.0)  # 100 steps ≈ 3 s, more than the 1.5 s "job"
+    first = run_stage(stage, runner(walltime_s=1.5, walltime_buffer_s=0.6))
+    assert first.state is StageState.NEEDS_CONTINUATION
+    assert 0 < first.time_done_fs < 300.0
+    record = json.loads((stage / "seg_000" / SEGMENT_RECORD).read_text())
+    assert record["outcome"] == "walltime"
+    assert (stage / "seg_000" / "STOPCAR").read_text().strip() == "LSTOP = .TRUE."
+    done_steps = round(first.time_done_fs / 3.0)
+    # the next job: a new segment from CONTCAR (velocities included) for the remaining steps
+    second = run_stage(stage, runner())
+    assert second.state is StageState.FINISHED and second.n_segments == 2
+    seg1 = stage / "seg_001"
+    assert Incar.from_file(seg1 / "INCAR")["NSW"] == 100 - done_steps
+    assert (seg1 / "POSCAR").read_text() == (stage / "seg_000" / "CONTCAR").read_text()
+    assert Poscar.from_file(seg1 / "POSCAR", check_for_potcar=False).velocities is not None
+    table = stage_trace(stage).table
+    assert list(table["step"]) == list(range(1, 101))
+    assert table["time_fs"].tolist() == pytest.approx(3.0 * np.arange(1, 101))
+    assert stage_frames(stage).time_fs.tolist() == pytest.approx(3.0 * np.arange(1, 101))
+
+
+def test_killed_job_keeps_complete_steps_and_continues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
+) -> None:
+    # the batch system kills everything (custodian too): no segment.json, half-written files
+    fake_config(tmp_path, monkeypatch, kill_at_step=5)
+    stage = make_stage(tmp_path / "stage", 30.0)
+    seg = _next_segment(stage)
+    done = subprocess.run([sys.executable, str(FAKE_VASP)], cwd=seg, check=False, capture_output=True)
+    assert done.returncode == 137
+    status = stage_status(stage)
+    assert status.state is StageState.NEEDS_CONTINUATION and "interrupted" in status.reason
+    assert status.time_done_fs == 12.0  # 4 complete steps
+    fake_config(tmp_path, monkeypatch)
+    final = run_stage(stage, runner())
+    assert final.state is StageState.FINISHED
+    assert Incar.from_file(stage / "seg_001" / "INCAR")["NSW"] == 6
+    trace = stage_trace(stage)
+    assert list(trace.table["step"]) == list(range(1, 11))
+    assert trace.metadata["segments"][0]["truncated"] is True
+    assert stage_frames(stage).positions.shape[0] == 10  # the cut frame of step 5 is dropped
+
+
+def test_vasp_dying_under_custodian_fails_visibly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
+) -> None:
+    fake_config(tmp_path, monkeypatch, kill_at_step=3)
+    stage = make_stage(tmp_path / "stage", 30.0)
+    status = run_stage(stage, runner())
+    assert status.state is StageState.FAILED and "Validation failed: VasprunXMLValidator" in status.reason
+    assert run_stage(stage, runner()).state is StageState.FAILED  # sticky: nothing reruns by itself
+    fake_config(tmp_path, monkeypatch)
+    status = run_stage(stage, runner(), reset_failed=True)
+    assert status.state is StageState.FINISHED
+    assert (stage / "seg_000.failed").is_dir() and len(stage_trace(stage).table) == 10
+
+
+def test_max_errors_ends_a_hopeless_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
+    fake_config(tmp_path, monkeypatch, errors=[{"message": "ERROR RSPHER: running out of buffer", "fatal": True}])
+    stage = make_stage(tmp_path / "stage", 30.0)
+    status = run_stage(stage, runner(max_errors=2))
+    assert status.state is StageState.FAILED
+    record = json.loads((stage / "seg_000" / SEGMENT_RECORD).read_text())
+    assert record["outcome"] == "error"
+    assert [c["errors"] for c in record["corrections"]] == [["rspher"], ["rspher"]]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4. the volume loop and production, end to end with the stand-in's equation of state
+
+
+def test_volume_loop_then_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
+    # the stand-in's P(V): Birch–Murnaghan (V0 = 19.5 Å^3/atom, B0 = 1200 kbar) plus the kinetic pressure
+    fake_config(tmp_path, monkeypatch, eos={"v0_per_atom": 19.5, "b0_kbar": 1200.0, "b0_prime": 5.0},
+                p_noise_kbar=2.0)  # fmt: skip
+    md = MDSettings()
+    protocol = ProtocolSettings(volume_run_ps=0.3, production_ps=0.45)
+    counts = {"Ir": 4, "Ti": 4}
+    run_dir = prepare_run(tmp_path / "run", counts, 2750.0, md, protocol, 3, MOLAR_VOLUMES)
+    with pytest.raises(InputError, match="volume loop not converged"):
+        run_production(run_dir, md, runner(), protocol)
+    result = advance_volume_loop(run_dir, md, runner(), protocol)
+    assert result.state == "converged", result
+    assert len(result.history) >= 2
+    assert abs(result.history[-1].pressure_kbar) <= 2.0
+    saved = json.loads((run_dir / "volume.json").read_text())
+    assert saved["state"] == "converged" and len(saved["history"]) == len(result.history)
+    # where the stand-in's static EOS plus the ions' kinetic pressure 2 E_K/(3V) vanish
+    ekin = 1.5 * 8 * 8.617333262e-5 * 2750.0
+    v_star = brentq(lambda v: birch_murnaghan(v, 19.5 * 8, 1200.0, 5.0) + 2 * ekin / (3 * v) * 1602.1766208, 140, 200)
+    assert abs(saved["volume_A3"] / v_star - 1) < 0.005
+    status = run_production(run_dir, md, runner(), protocol)
+    assert status.state is StageState.FINISHED and status.time_done_fs == pytest.approx(450.0)
+    trace_path, frames_path = write_run_outputs(run_dir)
+    trace = analysis.read_trace(trace_path)
+    frames = analysis.read_frames(frames_path)
+    assert trace.engine == "vasp" and trace.composition == counts and len(trace.table) == 150
+    assert frames.positions.shape == (150, 8, 3)
+    assert trace.table["volume_A3"].iloc[0] == pytest.approx(saved["volume_A3"], abs=0.01)
+    # the configuration changed under a running run: refused rather than mixed
+    with pytest.raises(InputError, match="settings changed since this run started"):
+        advance_volume_loop(run_dir, MDSettings(encut_eV=500.0), runner(), protocol)
+    # longer production on request ("longer if not converged")
+    longer = ProtocolSettings(volume_run_ps=0.3, production_ps=0.6)
+    status = run_production(run_dir, md, runner(), longer)
+    assert status.state is StageState.FINISHED and status.time_done_fs == pytest.approx(600.0)
+
+
+def test_runner_and_protocol_settings_from_config() -> None:
+    settings = RunnerSettings.from_mapping({"vasp_cmd": "srun --mpi=pmix vasp_gam", "walltime_s": 7200})
+    assert settings.vasp_cmd == ("srun", "--mpi=pmix", "vasp_gam")
+    with pytest.raises(InputError, match="vasp_cmd is empty"):
+        RunnerSettings.from_mapping({"vasp_cmd": ""})
+    with pytest.raises(InputError, match="unknown key"):
+        RunnerSettings.from_mapping({"vasp_cmd": "vasp", "nodes": 2})
+    with pytest.raises(InputError, match="max_errors"):
+        RunnerSettings.from_mapping({"vasp_cmd": "vasp", "max_errors": 0})
+    protocol = ProtocolSettings.from_mapping({"production_ps": 20, "volume_bounds": [0.8, 1.3]})
+    assert protocol.production_ps == 20 and protocol.volume_bounds == (0.8, 1.3)
+    with pytest.raises(InputError, match="volume_bounds"):
+        ProtocolSettings(volume_bounds=(1.2, 1.3))
+    with pytest.raises(InputError, match="unknown key"):
+        ProtocolSettings.from_mapping({"production": 20})
+
+
+def test_import_of_outside_runs(tmp_path: Path) -> None:
+    first, second = write_vasp_dir(tmp_path / "a"), write_vasp_dir(tmp_path / "b")
+    trace_path, frames_path = import_run([first, second], tmp_path / "imported")
+    trace = analysis.read_trace(trace_path)
+    frames = analysis.read_frames(frames_path)
+    assert list(trace.table["step"]) == [1, 2, 3, 4, 5, 6] and trace.engine == "vasp" and trace.ensemble == "NVT"
+    assert frames.time_fs.tolist() == [3.0, 6.0, 9.0, 12.0, 15.0, 18.0]
+    (second / "OUTCAR").write_text((second / "OUTCAR").read_text().replace("General timing", "cut"))
+    with pytest.raises(TruncatedRunError, match="no timing footer"):
+        import_run([first, second], tmp_path / "again")
+    with pytest.raises(InputError, match="no run directories"):
+        import_run([], tmp_path / "none")
+
+
+def run_script(name: str, **sections: object) -> None:
+    """Run a rule script as Snakemake would, with a stand-in for its ``snakemake`` object."""
+    namespaces = {k: SimpleNamespace(**v) if isinstance(v, dict) else v for k, v in sections.items()}
+    saved = sys.stderr  # the scripts send stderr to the rule's log, as the repository's scripts do
+    try:
+        runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": SimpleNamespace(**namespaces)})
+    finally:
+        if sys.stderr is not saved:
+            sys.stderr.close()
+        sys.stderr = saved
+        for handler in logging.getLogger().handlers[:]:  # basicConfig bound a handler to the closed log file
+            logging.getLogger().removeHandler(handler)
+
+
+def test_rule_scripts_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
+    fake_config(tmp_path, monkeypatch, eos={"v0_per_atom": 19.0, "b0_kbar": 1000.0, "b0_prime": 4.5})
+    results = tmp_path / "results" / "aimd" / "vasp"
+    elements = str(Path(__file__).parents[1] / "data" / "derived" / "elements.csv")
+    log = str(tmp_path / "log.txt")
+    run_script(
+        "aimd_systems.py",
+        input={"elements": elements},
+        output={"systems": str(results / "systems.csv"), "runs": str(results / "runs.csv")},
+        params={"systems": {"binaries": ["Ir-Ti"], "n_atoms": 8}},
+        log=[log],
+    )
+    runs = pd.read_csv(results / "runs.csv")
+    assert list(runs["run_id"]) == ["Ir4Ti4_2750K", "Ir8_2750K", "Ti8_2750K"]
+    settings = {
+        "incar": {},
+        "protocol": {"volume_run_ps": 0.3, "production_ps": 0.3},
+        "runner": {"vasp_cmd": [sys.executable, str(FAKE_VASP)], **FAST},
+    }
+    run_json = results / "Ir4Ti4_2750K" / "run.json"
+    run_script(
+        "aimd_vasp_inputs.py",
+        input={"runs": str(results / "runs.csv"), "elements": elements},
+        output={"run": str(run_json)},
+        params={**settings, "seed": 20251125},
+        wildcards={"run_id": "Ir4Ti4_2750K"},
+        log=[log],
+    )
+    assert json.loads(run_json.read_text())["composition"] == {"Ir": 4, "Ti": 4}
+    for stage in ("volume", "production"):
+        run_script(
+            "aimd_vasp_run.py",
+            input={"run": str(run_json)},
+            params={**settings, "stage": stage},
+            resources={"runtime": 60},
+            log=[log],
+        )
+    assert json.loads((run_json.parent / "volume.json").read_text())["state"] == "converged"
+    assert len(analysis.read_trace(run_json.parent / "trace.csv").table) == 100
