@@ -11,12 +11,11 @@ When several files describe a binary, one is chosen by cross-file consensus (see
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,19 +30,28 @@ from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
 
 DEFAULT_X_GRID: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-# Temperature rule (METHOD.md §12, seed §3.3): the paper's data come mostly from experiments near the liquidus and
-# below 2000 K, and pycalphad 0.11 ignores single-range parameter bounds, so higher T would extrapolate silently.
+# Temperature rule: the seed's data "are based on experiments that are usually carried out close to the liquidus
+# in the system, and below 2000K" (Bizot et al. 2026, discussion), and pycalphad 0.11 ignores single-range
+# parameter bounds (METHOD.md §12), so a higher T would extrapolate silently.
 DEFAULT_T_OFFSET_K = 50.0
 DEFAULT_T_CAP_K = 2000.0
 # Sources whose ΔH_mix curves differ by more than this (kJ/mol, max over the grid) are flagged.  METHOD.md §12:
 # across files the spread at x = 0.5 has median 0.5 and 90th percentile 7.5 kJ/mol.
 DEFAULT_DISAGREEMENT_KJ = 5.0
-# A curve whose |ΔH_mix| stays below this everywhere (kJ/mol) is a placeholder candidate (an unassessed zero,
-# or an L = a·T parameter with no enthalpy) and is dropped when other files give a real curve.
-DEFAULT_PLACEHOLDER_KJ = 0.5
+# A curve whose |ΔH_mix| stays below this everywhere (kJ/mol) is a placeholder (an unassessed zero, or an
+# L = a·T parameter that carries no enthalpy) when another file's curve is more than PLACEHOLDER_RATIO⁻¹ times
+# larger; placeholders are dropped.  Catches MatCalc's Fe–La (max 0.76 vs 34 kJ/mol) and Mo–Nb (0 vs 4).
+DEFAULT_PLACEHOLDER_KJ = 1.0
+PLACEHOLDER_RATIO = 0.1
 # Candidates whose RMS distance to the median curve differ by less than this (kJ/mol) are tied.
 DEFAULT_TIE_KJ = 0.05
 PRESSURE_PA = 101325.0
+# Output rounding: ΔH_mix to 1 mJ/mol (far below any source's accuracy) so tables do not carry float noise; the
+# pycalphad-vs-excess-term check to 1e-9 kJ/mol (agreement is ~1e-14, i.e. 0 after rounding).
+VALUE_DECIMALS = 6
+CHECK_DECIMALS = 9
+# pycalphad's HM_MIX and the excess-term formula must agree to this (kJ/mol), else the binary is skipped.
+CHECK_TOLERANCE_KJ = 1e-6
 # Non-metals among hmixal's 70 elements.  Their liquid descriptions in these databases are fitted on the metal-rich
 # side only (dissolved C, B, P) and their pure liquids lie far below their melting points at ≤ 2000 K, so a
 # 0.1…0.9 grid would be almost all extrapolation; excluded by default (config key), reported in the load report.
@@ -53,15 +61,15 @@ DEFAULT_EXCLUDED_ELEMENTS: tuple[str, ...] = ("B", "C", "P", "As")
 # Fe–La, Fe–Zr ≈ 0), systems flagged wrong by their author (LibreCalphad header) and third-party copies.
 DEFAULT_FOLDER_PRIORITY: tuple[str, ...] = (
     "cost507/",
-    "hallstedt/",
     "pycalphad/",
+    "hallstedt/",
     "kawin_examples/",
     "opencalphad_examples/",
     "thermochimica/",
+    "by_student_pycalphad_examples/",
     "by_student_opencalphad_examples/",
     "matcalc_opendb/",
     "librecalphad/",
-    "by_student_pycalphad_examples/",
 )
 # Citations for database folders, from refdata/SOURCES.md; used when a file has no resolvable reference list.
 FOLDER_CITATIONS: dict[str, str] = {
@@ -76,9 +84,18 @@ FOLDER_CITATIONS: dict[str, str] = {
     "kawin_examples/": "kawin example database (github.com/materialsgenomefoundation/kawin)",
     "thermochimica/": "Thermochimica ZIRC database (github.com/ORNL-CEES/thermochimica)",
     "by_student_opencalphad_examples/": "NIMS Al-B-Co-Cu-Dy-Fe-Ga-Nd database (Hashimoto & Abe, 2019)",
-    "by_student_pycalphad_examples/": "literature assessment copied in github.com/by-student-2017/pycalphad-v.0.10.3-examples",
+    "by_student_pycalphad_examples/": (
+        "literature assessment, copy in github.com/by-student-2017/pycalphad-v.0.10.3-examples"
+    ),
     "sgte_unary/": "SGTE unary database 5.0 (A.T. Dinsdale, Calphad 15 (1991) 317)",
 }
+# Folders that collect separate assessments (their folder citation names the collection, not the assessment).
+COLLECTION_FOLDERS: tuple[str, ...] = (
+    "by_student_pycalphad_examples/",
+    "pycalphad/",
+    "kawin_examples/",
+    "opencalphad_examples/",
+)
 DATABASE_SUFFIXES: tuple[str, ...] = (".tdb", ".dat", ".txt")
 _TDB_SNIFF_RE = re.compile(r"^\s*ELEM[A-Z_]*\s+\S+", re.IGNORECASE | re.MULTILINE)
 _URL_RE = re.compile(r"https?://\S+")
@@ -122,7 +139,6 @@ REPORT_COLUMNS = [
     "notes",
     "plain_load_check",
     "max_check_diff_kJ_per_mol",
-    "seconds",
 ]
 
 
@@ -277,11 +293,7 @@ def liquid_model_kind(ldb: LiquidDatabase) -> str:
 
 def _liquid_parameters(ldb: LiquidDatabase) -> list[dict]:
     """The liquid's G and L parameter records."""
-    return [
-        p
-        for p in ldb.db._parameters.all()
-        if p["phase_name"] == ldb.phase and p["parameter_type"] in ("G", "L")
-    ]
+    return [p for p in ldb.db._parameters.all() if p["phase_name"] == ldb.phase and p["parameter_type"] in ("G", "L")]
 
 
 def liquid_binaries(ldb: LiquidDatabase) -> list[tuple[str, str]]:
@@ -350,17 +362,13 @@ def _checked_model(ldb: LiquidDatabase, comps: list[str]) -> Model:
     interaction off (e.g. Al–Pt in alnipt.tdb).
     """
     model = Model(ldb.db, comps, ldb.phase)
-    undefined = sorted(
-        s.name for s in model.GM.free_symbols if not isinstance(s, (v.SiteFraction, v.StateVariable))
-    )
+    undefined = sorted(s.name for s in model.GM.free_symbols if not isinstance(s, (v.SiteFraction, v.StateVariable)))
     if undefined:
         raise InputError(ldb.path, None, f"{'-'.join(comps[:2])}: undefined function(s) {', '.join(undefined)}")
     return model
 
 
-def hmix_curve(
-    ldb: LiquidDatabase, a: str, b: str, x_grid: Sequence[float], temperature: float
-) -> np.ndarray:
+def hmix_curve(ldb: LiquidDatabase, a: str, b: str, x_grid: Sequence[float], temperature: float) -> np.ndarray:
     """ΔH_mix of the liquid relative to the pure liquids (kJ/mol of atoms) at x_B = x_grid and T."""
     if liquid_model_kind(ldb) == "ionic":
         raise InputError(ldb.path, None, f"phase {ldb.phase} is an ionic (two-sublattice) liquid")
@@ -392,9 +400,7 @@ def hmix_curve(
     return np.asarray(res.HM_MIX).ravel() / 1000.0
 
 
-def _hmix_associate(
-    ldb: LiquidDatabase, a: str, b: str, x_grid: Sequence[float], temperature: float
-) -> np.ndarray:
+def _hmix_associate(ldb: LiquidDatabase, a: str, b: str, x_grid: Sequence[float], temperature: float) -> np.ndarray:
     """ΔH_mix of an associate liquid: internal equilibrium of species at fixed x, minus the pure liquids."""
     comps = _components(ldb, a, b)
     model = _checked_model(ldb, comps)
@@ -407,17 +413,24 @@ def _hmix_associate(
         output="HM",
         model={ldb.phase: model},
     )
-    n_phases = np.asarray(eq.Phase.values.squeeze())
-    n_liquids = (n_phases == ldb.phase).sum(axis=-1)
-    if np.any(n_liquids != 1):
+    # A composition where the liquid splits in two has no single-liquid ΔH_mix: report, do not average.
+    labels = np.asarray(eq.Phase.values).reshape(len(x), -1)
+    if np.any((labels == ldb.phase).sum(axis=1) != 1):
         raise InputError(ldb.path, None, f"associate liquid {a}-{b} splits into two liquids at {temperature:g} K")
-    h_mix = np.asarray(eq.HM.values).squeeze()
+    h_mix = np.asarray(eq.HM.values).reshape(len(x))
     pure = np.zeros((2, len(model.site_fractions)))
     for j, sf in enumerate(model.site_fractions):
         pure[0, j] = 1.0 if sf.species.name in (a.upper(), "VA") else 0.0
         pure[1, j] = 1.0 if sf.species.name in (b.upper(), "VA") else 0.0
     ref = calculate(
-        ldb.db, comps, ldb.phase, T=temperature, P=PRESSURE_PA, N=1, points=pure, output="HM",
+        ldb.db,
+        comps,
+        ldb.phase,
+        T=temperature,
+        P=PRESSURE_PA,
+        N=1,
+        points=pure,
+        output="HM",
         model={ldb.phase: model},
     )
     h_a, h_b = np.asarray(ref.HM).ravel()
@@ -476,7 +489,7 @@ def hmix_excess(
     outside = False
     for order, expr in interaction_terms(ldb, a, b).items():
         h_term = expr - v.T * sympy.diff(expr, v.T)
-        value = float(h_term.subs(v.T, temperature))
+        value = float(h_term.subs({v.T: temperature, v.P: PRESSURE_PA}))
         outside = outside or _outside_range(expr, temperature)
         total += value * (x_first - x_second) ** order
     return x_first * x_second * total / 1000.0, outside
@@ -492,6 +505,7 @@ class FileResult:
     row: dict[str, object]
     curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, str, float]] = field(default_factory=dict)
     references: dict[tuple[str, str], str] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 def is_low_confidence(source: str) -> bool:
@@ -500,7 +514,7 @@ def is_low_confidence(source: str) -> bool:
     return parts[-1].lower().startswith("modified_") or any(p.endswith("_incomplete_TDB_file") for p in parts[:-1])
 
 
-def folder_priority(source: str, priority: Sequence[str]) -> int:
+def source_rank(source: str, priority: Sequence[str]) -> int:
     """Rank of a source in the tie-break order (lower is preferred); low-confidence files rank after all others."""
     rank = next((i for i, prefix in enumerate(priority) if source.startswith(prefix)), len(priority))
     return rank + (len(priority) + 1 if is_low_confidence(source) else 0)
@@ -516,29 +530,69 @@ def folder_citation(source: str) -> str:
 
 
 def binary_reference(ldb: LiquidDatabase, source: str, a: str, b: str) -> str:
-    """Citation for a binary in a file: its parameters' REF codes resolved in the file's reference list,
-    else a URL.txt beside the file, else the DATABASE_INFO text, else the per-folder citation."""
+    """Citation for a binary in a file, most specific first.
+
+    The binary's parameter REF codes resolved in the file's reference list (with the database citation), else
+    a URL.txt beside the file, else a matching entry of a References.txt in a parent folder, else (for files of
+    collections and unknown folders) the file's DATABASE_INFO text, else the per-folder citation (SOURCES.md).
+    """
     codes: list[str] = []
     key_species = {a.upper(), b.upper(), *associates_for(ldb, a, b)}
     for species, refs in ldb.param_refs.items():
         if len(species) >= 2 and species <= key_species:
             codes += [c for c in refs if c not in codes]
-    texts = [ldb.references[c.upper()] for c in codes if c.upper() in ldb.references]
+    texts = [text for c in codes if (text := _reference_text(ldb.references, c))]
     if texts:
-        return " | ".join(dict.fromkeys(texts))
-    url_file = ldb.path.parent / "URL.txt"
+        return " | ".join(dict.fromkeys(texts)) + f" (in: {folder_citation(source)})"
+    url = _url_beside(ldb.path)
+    if url:
+        return url
+    citation = folder_citation(source)
+    # Collections of separate assessments only have a generic folder citation; the file's own DATABASE_INFO
+    # (e.g. "Nb-Ni-Si database by Santos, Petrilli, Schon, Eleno (2015)") says more.
+    generic = citation == source or any(citation == FOLDER_CITATIONS.get(p) for p in COLLECTION_FOLDERS)
+    if ldb.database_info and generic:
+        info = ldb.database_info if len(ldb.database_info) <= 160 else ldb.database_info[:157] + "..."
+        return f"{info} (in: {citation})"
+    return citation
+
+
+def _reference_text(references: Mapping[str, str], code: str) -> str:
+    """The reference-list entry a parameter's code cites ("N REF 5" may cite the entry "REF5"), or ""."""
+    for key in (code.upper(), f"REF{code.upper()}"):
+        if key in references:
+            return references[key]
+    return ""
+
+
+def _usable_urls(text: str) -> list[str]:
+    """URLs in a text, without expiring signed download links (they contain ``Expires=``)."""
+    return [u for u in _URL_RE.findall(text) if "Expires=" not in u]
+
+
+def _url_beside(path: Path) -> str:
+    """A paper URL for a database file: URL.txt in its folder, else the entry of a References.txt in a parent
+    folder whose system label (``Au-Ni-Sn (...)``) has the same elements as the file's folder name."""
+    url_file = path.parent / "URL.txt"
     if url_file.is_file():
-        urls = _URL_RE.findall(url_file.read_text(encoding="latin-1"))
+        urls = _usable_urls(url_file.read_text(encoding="latin-1"))
         if urls:
             return urls[0]
-    if ldb.database_info and not source.startswith(tuple(FOLDER_CITATIONS)):
-        return ldb.database_info[:200]
-    return folder_citation(source)
+    system = frozenset(path.parent.name.split("_")[0].split("-"))
+    for parent in path.parents[1:4]:
+        listing = parent / "References.txt"
+        if not listing.is_file():
+            continue
+        for block in re.split(r"^-{10,}\s*$", listing.read_text(encoding="latin-1"), flags=re.MULTILINE):
+            lines = [line.strip() for line in block.strip().splitlines() if line.strip()]
+            if lines and frozenset(lines[0].split()[0].split("-")) == system:
+                urls = _usable_urls(block)
+                if urls:
+                    return urls[0]
+    return ""
 
 
-def _skip_reason(
-    ldb: LiquidDatabase, a: str, b: str, elements: Sequence[str], exclude: Sequence[str]
-) -> str | None:
+def _skip_reason(ldb: LiquidDatabase, a: str, b: str, elements: Sequence[str], exclude: Sequence[str]) -> str | None:
     """Why a binary of a loaded file is not used, or None."""
     outside = [e for e in (a, b) if e not in elements]
     if outside:
@@ -572,19 +626,23 @@ def scan_file(
     result = FileResult(row=row)
     if not is_database_file(path):
         row.update(status="not a database", error="no TDB ELEMENT command (text file)")
-        row["seconds"] = round(time.perf_counter() - start, 3)
+        result.seconds = time.perf_counter() - start
         return result
     row["format"] = "dat" if path.suffix.lower() == ".dat" else "tdb"
     try:
         ldb = load_liquid_database(path)
     except InputError as exc:
         row.update(status="failed", error=exc.problem)
-        row["seconds"] = round(time.perf_counter() - start, 3)
+        result.seconds = time.perf_counter() - start
+        return result
+    except Exception as exc:  # one malformed third-party file must never stop the whole build: report it
+        row.update(status="failed", error=f"unexpected {type(exc).__name__}: {exc}")
+        result.seconds = time.perf_counter() - start
         return result
     kind = liquid_model_kind(ldb)
     row.update(status="loaded", liquid_phase=ldb.phase, notes=" | ".join(ldb.notes))
     skipped: list[str] = []
-    models: set[str] = set()
+    associate_binaries: list[str] = []
     checks: list[float] = []
     if kind == "ionic":
         row["liquid_model"] = "ionic two-sublattice liquid (not used)"
@@ -608,23 +666,31 @@ def scan_file(
                     continue
                 check = np.abs(values - excess)
                 checks.append(float(check.max()))
+                if check.max() > CHECK_TOLERANCE_KJ:
+                    skipped.append(f"{a}-{b}: HM_MIX and excess terms differ by {check.max():.3g} kJ/mol")
+                    continue
         except InputError as exc:
             skipped.append(f"{a}-{b}: {exc.problem}")
             continue
-        models.add("associate" if assoc else kind)
+        except Exception as exc:  # a pycalphad failure on one binary is reported, not raised
+            skipped.append(f"{a}-{b}: pycalphad failed ({type(exc).__name__}: {exc})")
+            continue
+        if assoc:
+            associate_binaries.append(f"{a}-{b} ({','.join(assoc)})")
         result.curves[(a, b)] = (values, check, model, temperature)
         result.references[(a, b)] = binary_reference(ldb, source, a, b)
     if kind != "ionic":
-        row["liquid_model"] = "+".join(sorted(models)) if models else kind
+        # Associate binaries are computed by internal equilibrium of the liquid's species (see _hmix_associate).
+        row["liquid_model"] = kind + (f"; associates: {', '.join(associate_binaries)}" if associate_binaries else "")
     row.update(
         n_binaries=len(result.curves),
         binaries=";".join(f"{a}-{b}" for a, b in sorted(result.curves)),
         skipped=" | ".join(skipped),
-        max_check_diff_kJ_per_mol=max(checks) if checks else np.nan,
+        max_check_diff_kJ_per_mol=round(max(checks), CHECK_DECIMALS) if checks else np.nan,
     )
     if verify_plain_load and row["format"] == "tdb" and result.curves:
         row["plain_load_check"] = plain_load_check(path, result.curves, x_grid)
-    row["seconds"] = round(time.perf_counter() - start, 3)
+    result.seconds = time.perf_counter() - start
     return result
 
 
@@ -638,7 +704,8 @@ def plain_load_check(
         with warnings.catch_warnings():
             # The unfiltered file is third-party input; its typedef warnings are expected and irrelevant here.
             warnings.simplefilter("ignore")
-            db = Database(decode_tdb_bytes(path.read_bytes()))
+            text = decode_tdb_bytes(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+            db = Database(text)
     except Exception as exc:  # any parser failure means "plain load does not work"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"plain load fails ({type(exc).__name__}: {first[:80]})"
@@ -662,18 +729,178 @@ def plain_load_check(
     return text
 
 
-def magpie_melting_points(elements: Iterable[str] = ELEMENTS) -> dict[str, float]:
-    """Melting points (K) from matminer's Magpie ``MeltingT.table`` (one value per line, line number = Z)."""
-    import matminer
-    from pymatgen.core.periodic_table import Element
+# -------------------------------------------------------------------------------------------------- consensus
 
-    table = Path(matminer.__file__).parent / "utils" / "data_files" / "magpie_elementdata" / "MeltingT.table"
-    lines = table.read_text(encoding="utf-8").split()
-    out: dict[str, float] = {}
-    for el in elements:
-        z = Element(el).Z
-        try:
-            out[el] = float(lines[z - 1])
-        except (IndexError, ValueError) as exc:
-            raise InputError(table, z, f"no melting point for {el}") from exc
-    return out
+
+def choose_candidate(
+    candidates: Sequence[Candidate],
+    disagreement_threshold: float = DEFAULT_DISAGREEMENT_KJ,
+    placeholder_kj: float = DEFAULT_PLACEHOLDER_KJ,
+    tie_kj: float = DEFAULT_TIE_KJ,
+) -> Consensus:
+    """Pick one curve among a binary's candidates by cross-file consensus.
+
+    1. Placeholders (max |ΔH| < placeholder_kj and < PLACEHOLDER_RATIO × the largest candidate's max) are dropped.
+    2. Low-confidence files (modified/incomplete copies) are set aside when any other file remains.
+    3. The pointwise median of the remaining curves is the consensus; the curve with the smallest RMS distance
+       to it is chosen.  Curves within tie_kj of the best are tied and the folder priority (then the path)
+       decides — with exactly two remaining curves the median is their mean, so the priority always decides.
+    4. The binary is flagged when the remaining curves differ by more than disagreement_threshold anywhere.
+    """
+    if not candidates:
+        raise ValueError("choose_candidate needs at least one candidate")
+    n = len(candidates)
+    peaks = [float(np.max(np.abs(c.values))) for c in candidates]
+    largest = max(peaks)
+    reasons = [""] * n
+    pool = []
+    for i, peak in enumerate(peaks):
+        if peak < placeholder_kj and peak < PLACEHOLDER_RATIO * largest:
+            reasons[i] = f"placeholder: max |ΔH| {peak:.2g} kJ/mol while another source reaches {largest:.3g}"
+        else:
+            pool.append(i)
+    trusted = [i for i in pool if not candidates[i].low_confidence]
+    if trusted and len(trusted) < len(pool):
+        for i in pool:
+            if candidates[i].low_confidence:
+                reasons[i] = "low confidence (modified or incomplete file): set aside, other sources exist"
+        pool = trusted
+    values = np.array([candidates[i].values for i in pool])
+    median = np.median(values, axis=0)
+    dist = np.sqrt(np.mean((values - median) ** 2, axis=1))
+    tied = [pool[k] for k in range(len(pool)) if dist[k] <= dist.min() + tie_kj]
+    chosen = min(tied, key=lambda i: (candidates[i].priority, candidates[i].source))
+    tied_values = np.array([candidates[i].values for i in tied])
+    distinct_tie = bool(np.max(np.ptp(tied_values, axis=0)) > tie_kj)
+    for k, i in enumerate(pool):
+        if len(pool) == 1:
+            reasons[i] = "only usable candidate"
+        elif i == chosen:
+            reasons[i] = f"closest to the median of {len(pool)} sources (RMS {dist[k]:.2g} kJ/mol)"
+            if len(tied) > 1:
+                reasons[i] += f"; tie among {len(tied)} broken by folder priority"
+        else:
+            reasons[i] = f"not chosen: RMS {dist[k]:.2g} kJ/mol from the median of {len(pool)} sources"
+    spread = values.max(axis=0) - values.min(axis=0)
+    flags = []
+    if spread.max() > disagreement_threshold:
+        chosen_values = candidates[chosen].values
+        support = sum(1 for i in pool if np.max(np.abs(candidates[i].values - chosen_values)) <= disagreement_threshold)
+        flags.append(
+            f"sources disagree: spread {spread.max():.1f} kJ/mol, {support}/{len(pool)} within "
+            f"{disagreement_threshold:g} of the chosen"
+        )
+        if distinct_tie:
+            flags.append("chosen by folder priority among equally central sources")
+    if candidates[chosen].low_confidence:
+        flags.append("low-confidence source (modified or incomplete file)")
+    return Consensus(chosen=chosen, reasons=reasons, retained=pool, spread=spread, flag="; ".join(flags))
+
+
+# ------------------------------------------------------------------------------------------------- the table
+
+
+def _check_arguments(root: Path, x_grid: Sequence[float], t_offset: float, t_cap: float, threshold: float) -> None:
+    """Reject unusable arguments with a clear InputError."""
+    if not root.is_dir():
+        raise InputError(root, None, "reference-data folder not found")
+    x = np.asarray(x_grid, dtype=float)
+    if x.ndim != 1 or len(x) == 0 or np.any(~np.isfinite(x)) or np.any((x <= 0) | (x >= 1)):
+        raise InputError(None, None, f"x grid must be fractions strictly between 0 and 1, got {list(x_grid)}")
+    if np.any(np.diff(x) <= 0):
+        raise InputError(None, None, f"x grid must be strictly increasing, got {list(x_grid)}")
+    if not (np.isfinite(t_offset) and np.isfinite(t_cap) and t_cap > 0):
+        raise InputError(
+            None, None, f"temperature rule needs a finite offset and a positive cap, got {t_offset}, {t_cap}"
+        )
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise InputError(None, None, f"disagreement threshold must be positive, got {threshold}")
+
+
+def derive_calphad_table(
+    refdata_dir: str | Path,
+    melting_points: Mapping[str, float],
+    x_grid: Sequence[float] = DEFAULT_X_GRID,
+    t_offset: float = DEFAULT_T_OFFSET_K,
+    t_cap: float = DEFAULT_T_CAP_K,
+    disagreement_threshold: float = DEFAULT_DISAGREEMENT_KJ,
+    placeholder_kj: float = DEFAULT_PLACEHOLDER_KJ,
+    folder_priority: Sequence[str] = DEFAULT_FOLDER_PRIORITY,
+    exclude_elements: Sequence[str] = DEFAULT_EXCLUDED_ELEMENTS,
+    elements: Sequence[str] = ELEMENTS,
+    verify_plain_load: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Scan every database under refdata_dir; return (chosen ΔH_mix table, all candidates, per-file load report)."""
+    root = Path(refdata_dir)
+    _check_arguments(root, x_grid, t_offset, t_cap, disagreement_threshold)
+    x = np.asarray(x_grid, dtype=float)
+    files = candidate_files(root)
+    report_rows: list[dict[str, object]] = []
+    by_binary: dict[tuple[str, str], list[tuple[str, FileResult]]] = {}
+    for k, path in enumerate(files, start=1):
+        result = scan_file(
+            path, root, melting_points, x, t_offset, t_cap, elements, exclude_elements, verify_plain_load
+        )
+        row = result.row
+        report_rows.append(row)
+        for key in result.curves:
+            by_binary.setdefault(key, []).append((str(row["file"]), result))
+        if progress is not None:
+            progress(
+                f"[{k}/{len(files)}] {row['file']}: {row['status']}, {row['n_binaries']} binaries, "
+                f"{result.seconds:.1f} s"
+            )
+    chosen_rows: list[dict[str, object]] = []
+    candidate_rows: list[dict[str, object]] = []
+    for (a, b), entries in sorted(by_binary.items()):
+        cands = [
+            Candidate(
+                source=src,
+                values=np.round(res.curves[(a, b)][0], VALUE_DECIMALS),
+                priority=source_rank(src, folder_priority),
+                low_confidence=is_low_confidence(src),
+            )
+            for src, res in entries
+        ]
+        decision = choose_candidate(cands, disagreement_threshold, placeholder_kj)
+        best_src, best = entries[decision.chosen]
+        temperature = best.curves[(a, b)][3]
+        for i, (src, res) in enumerate(entries):
+            _values, check, model, t_i = res.curves[(a, b)]
+            for j, xb in enumerate(x):
+                candidate_rows.append(
+                    {
+                        "A": a,
+                        "B": b,
+                        "source": src,
+                        "x_B": xb,
+                        "T_K": t_i,
+                        "hmix_kJ_per_mol": cands[i].values[j],
+                        "check_diff_kJ_per_mol": round(float(check[j]), CHECK_DECIMALS),
+                        "liquid_model": model,
+                        "low_confidence": cands[i].low_confidence,
+                        "chosen": i == decision.chosen,
+                        "reason": decision.reasons[i],
+                    }
+                )
+        for j, xb in enumerate(x):
+            chosen_rows.append(
+                {
+                    "A": a,
+                    "B": b,
+                    "x_B": xb,
+                    "hmix_kJ_per_mol": cands[decision.chosen].values[j],
+                    "T_K": temperature,
+                    "source_type": "calphad",
+                    "source": best_src,
+                    "reference": best.references[(a, b)],
+                    "n_candidates": len(cands),
+                    "spread_kJ_per_mol": round(float(decision.spread[j]), VALUE_DECIMALS),
+                    "flag": decision.flag,
+                }
+            )
+    chosen = pd.DataFrame(chosen_rows, columns=CHOSEN_COLUMNS)
+    candidates = pd.DataFrame(candidate_rows, columns=CANDIDATE_COLUMNS)
+    report = pd.DataFrame(report_rows, columns=REPORT_COLUMNS)
+    return chosen, candidates, report

@@ -80,8 +80,10 @@ _PARAM_HEAD_RE = re.compile(
 _CONSTITUENT_RE = re.compile(r"^(?P<name>[A-Z0-9_]+(?::[A-Z])?)\s*:(?P<subs>.*)$", re.DOTALL)
 _IDENT_RE = re.compile(r"[A-Z_][A-Z0-9_]*#?")
 _NUMBER_ANYWHERE_RE = re.compile(r"(?<![A-Z_0-9#])(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?")
-_REF_CODE_RE = re.compile(r"^\s*(?:REF(?:ERENCE)?\s*[:=]?\s*)?([A-Z0-9][A-Z0-9_.\-]*)")
+# "REF: 91Din", "REF:0", "REF 5" → the code after the word; "REF5", "95DUP3" → the whole token.
+_REF_CODE_RE = re.compile(r"^\s*(?:REF(?:ERENCE)?(?:\s*[:=]\s*|\s+))?([A-Z0-9][A-Z0-9_.\-]*)", re.IGNORECASE)
 _REF_ENTRY_RE = re.compile(r"([^\s']+)\s+'([^']*)'")
+_FREE_REF_RE = re.compile(r"^[A-Z0-9]{6}-(?P<code>[A-Z]?\d+)\s+(?P<system>\S+)\s+(?P<text>\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ def normalize_ranges(text: str, where: str) -> tuple[str, str]:
         else:
             out.append(f"{high:g} N")
             code = _REF_CODE_RE.match(m.group("rest"))
-            ref = code.group(1) if code else ""
+            ref = code.group(1).upper() if code else ""
             break
     else:
         out.append(f"{DEFAULT_HIGH_T:g} N")
@@ -305,11 +307,38 @@ def find_liquid_phase(phase_names: list[str]) -> str | None:
     return None
 
 
-def parse_references(text: str) -> tuple[dict[str, str], str]:
-    """Reference list (code → text, from LIST_OF_REFERENCES / ADD_REFERENCES) and DATABASE_INFO text."""
+def parse_free_text_references(text: str) -> dict[str, str]:
+    """MatCalc-style reference list at the end of a file: ``A00036-21   C-Cr-Ti   J. C. Schuster, ...``.
+
+    The code after the dash is the one parameters cite (``REF:21``); indented lines continue an entry.
+    """
+    refs: dict[str, str] = {}
+    code = ""
+    parts: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        m = _FREE_REF_RE.match(line)
+        if m is not None:
+            if code and parts:
+                refs.setdefault(code, " ".join(" ".join(parts).split()))
+            code, parts = m.group("code").upper(), [f"{m.group('system')}:", m.group("text")]
+        elif code and line[:1].isspace() and line.strip() and not line.lstrip().startswith("$"):
+            parts.append(line.strip())
+        elif code:
+            if parts:
+                refs.setdefault(code, " ".join(" ".join(parts).split()))
+            code, parts = "", []
+    if code and parts:
+        refs.setdefault(code, " ".join(" ".join(parts).split()))
+    return refs
+
+
+def parse_references(text: str, commands: list[TdbCommand] | None = None) -> tuple[dict[str, str], str]:
+    """Reference list (code → text, from LIST_OF_REFERENCES / ADD_REFERENCES or a MatCalc free-text list)
+    and the DATABASE_INFO text; ``commands`` are ``split_commands(text)`` when already computed."""
     refs: dict[str, str] = {}
     info = ""
-    commands, _ = split_commands(text)
+    if commands is None:
+        commands, _ = split_commands(text)
     for cmd in commands:
         if cmd.keyword in ("LIST_OF_REFERENCES", "ADD_REFERENCES"):
             for code, body in _REF_ENTRY_RE.findall(cmd.raw):
@@ -320,6 +349,8 @@ def parse_references(text: str) -> tuple[dict[str, str], str]:
             words = cmd.raw.split()[1:]
             info = " ".join(w.replace("'", " ").strip() for w in words if w.strip("'")).strip()
             info = " ".join(info.split())
+    for code, body in parse_free_text_references(text).items():
+        refs.setdefault(code, body)
     return refs, info
 
 
@@ -333,7 +364,12 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
     if liquid is None:
         raise InputError(path, None, "no liquid phase: no PHASE command whose name starts with LIQ")
 
+    others = sorted({_strip_phase_suffix(c.body.split()[0]) for c in phase_cmds} - {liquid})
+    others = [name for name in others if "LIQ" in name]
+    if others:
+        notes.append(f"other liquid phase(s) not used: {', '.join(others)} (only {liquid} is read)")
     sublattices, ratios = _liquid_model(phase_cmds, commands, liquid, path, notes)
+    _note_type_codes(phase_cmds, commands, liquid, notes)
     allowed = {s for sub in sublattices for s in sub}
 
     elements: dict[str, str] = {}
@@ -342,7 +378,7 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
     duplicate_functions: dict[str, list[int]] = {}
     params: list[LiquidParameter] = []
     dropped_types: dict[str, int] = {}
-    outside = 0
+    outside: list[str] = []
     for cmd in commands:
         tokens = cmd.body.split()
         if not tokens:
@@ -369,14 +405,17 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
             if not parsed.species <= allowed or not all(
                 set(sub) <= set(lat) for sub, lat in zip(parsed.constituents, sublattices, strict=False)
             ):
-                outside += 1
+                outside.append(f"{parsed.kind}({liquid},{_const_text(parsed.constituents)};{parsed.order})")
                 continue
             params.append(parsed)
     if dropped_types:
         listing = ", ".join(f"{k}×{n}" for k, n in sorted(dropped_types.items()))
         notes.append(f"dropped non-energy liquid parameters: {listing}")
     if outside:
-        notes.append(f"dropped {outside} liquid parameter(s) naming species not in the liquid's constituents")
+        listing = ", ".join(outside[:3]) + (", ..." if len(outside) > 3 else "")
+        notes.append(
+            f"dropped {len(outside)} liquid parameter(s) naming species not in the liquid's constituents: {listing}"
+        )
 
     # Resolve functions transitively; parameters that call undefined functions are dropped and recorded.
     clean_functions: dict[str, str] = {}
@@ -394,6 +433,9 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
         if missing:
             reason = f"line {p.line}: {p.kind}({liquid},{_const_text(p.constituents)};{p.order}) calls undefined "
             reason += "function(s) " + ", ".join(sorted(missing))
+            unreadable = [bad_functions[name] for name in sorted(missing) if name in bad_functions]
+            if unreadable:
+                reason += " (unreadable: " + "; ".join(unreadable) + ")"
             unresolved.setdefault(p.species, reason)
             continue
         used |= needed
@@ -401,8 +443,6 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
     for name in sorted(set(duplicate_functions) & used):
         lines = ", ".join(str(n) for n in duplicate_functions[name])
         notes.append(f"FUNCTION {name} defined more than once (lines {lines}): kept the first definition")
-    for name in sorted(set(bad_functions) & used):
-        notes.append(bad_functions[name])
     if sum(1 for c in phase_cmds if find_liquid_phase([c.body.split()[0]]) == liquid) > 1:
         notes.append(f"several PHASE {liquid} blocks: constituent lists merged")
 
@@ -413,10 +453,8 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
     lines.append("TYPE_DEFINITION % SEQ * !")
     lines.append(f"PHASE {liquid} % {len(sublattices)} " + " ".join(f"{r:g}" for r in ratios) + " !")
     lines.append(f"CONSTITUENT {liquid} :" + ":".join(",".join(sub) for sub in sublattices) + ": !")
-    lines += [
-        f"PARAMETER {p.kind}({liquid},{_const_text(p.constituents)};{p.order}) {p.ranges} !" for p in kept
-    ]
-    refs, info = parse_references(text)
+    lines += [f"PARAMETER {p.kind}({liquid},{_const_text(p.constituents)};{p.order}) {p.ranges} !" for p in kept]
+    refs, info = parse_references(text, commands)
     return LiquidTdb(
         text="\n".join(lines) + "\n",
         phase=liquid,
@@ -428,6 +466,24 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
         references=refs,
         database_info=info,
     )
+
+
+def _note_type_codes(phase_cmds: list[TdbCommand], commands: list[TdbCommand], liquid: str, notes: list[str]) -> None:
+    """Record the liquid's type codes other than '%' and their TYPE_DEFINITIONs, which the clean TDB drops.
+
+    They select magnetic, ordering or excess-model options; for a binary only the G and L parameters enter
+    ΔH_mix, so dropping them changes nothing the pipeline uses, but the reader should know they were there.
+    """
+    codes: set[str] = set()
+    for cmd in phase_cmds:
+        tokens = cmd.body.split()
+        if _strip_phase_suffix(tokens[0]) == liquid and len(tokens) > 1 and _NUMBER_RE.match(tokens[1]) is None:
+            codes |= set(tokens[1]) - {"%"}
+    if not codes:
+        return
+    defs = [c.body for c in commands if c.keyword == "TYPE_DEFINITION" and c.body[:1] in codes]
+    text = "; ".join(d if len(d) <= 60 else d[:57] + "..." for d in defs) or "no TYPE_DEFINITION found"
+    notes.append(f"liquid type code(s) {''.join(sorted(codes))} not used ({text})")
 
 
 def _const_text(constituents: tuple[tuple[str, ...], ...]) -> str:
