@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/selection.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/aimd.smk"
 
 
 rule all:
@@ -23,3 +24,5 @@ rule all:
         "results/selection/features_al.txt",
         "results/model/metrics.json",
         "results/model/predictions.csv",
+        "results/model/redlich_kister.csv",
+        "results/model/hmixal_liquid.tdb",

@@ -8,7 +8,7 @@ from hmixal.io import write_csv
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("aimd_emt_collect")
+log = logging.getLogger("aimd_collect")
 
 rows = snakemake.input.rows
 table = collect_results([rows] if isinstance(rows, str) else list(rows))

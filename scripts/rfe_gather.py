@@ -17,8 +17,10 @@ counts = {n: feature_frequencies(paths, n) for n in (snakemake.params.n_al, snak
 frequencies = pd.DataFrame(counts).fillna(0).astype(int)
 frequencies.columns = [f"count_in_{n}" for n in frequencies.columns]
 write_csv(frequencies.rename_axis("feature").reset_index(), snakemake.output.frequencies)
-for n, target in ((snakemake.params.n_al, snakemake.output.features_al),
-                  (snakemake.params.n_final, snakemake.output.features_final)):
+for n, target in (
+    (snakemake.params.n_al, snakemake.output.features_al),
+    (snakemake.params.n_final, snakemake.output.features_final),
+):
     chosen = choose_features(paths, n)
     write_text("\n".join(chosen) + "\n", target)
     log.info("%d-feature set: %s", n, ", ".join(chosen))

@@ -205,7 +205,7 @@ def test_rule_scripts_run_collect_and_merge(tmp_path: Path, run_script) -> None:
     report = run("aimd_emt_hmix.py", inputs, outputs, {"settings": settings}, "hmix")
     assert report.startswith("0\n"), report
     outputs = {"table": str(tmp_path / "aimd_results.csv")}
-    report = run("aimd_emt_collect.py", {"rows": [str(tmp_path / "AgCu.csv")]}, outputs, {}, "collect")
+    report = run("aimd_collect.py", {"rows": [str(tmp_path / "AgCu.csv")]}, outputs, {}, "collect")
     assert report.startswith("0\n"), report
     table = read_dataset_csv(tmp_path / "aimd_results.csv", "aimd")
     assert table.rejects.empty and len(table.rows) == 1

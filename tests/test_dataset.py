@@ -85,11 +85,7 @@ def test_comments_blank_lines_bom_and_quoted_multiline_keep_physical_lines(tmp_p
 
 def test_header_only_file_is_an_empty_table(tmp_path):
     table = read_dataset_csv(write(tmp_path, HEADER), default_source_type="aimd")
-    assert (
-        len(table.rows) == 0
-        and len(table.rejects) == 0
-        and list(table.rows.columns)[:9] == list(DATASET_COLUMNS)
-    )
+    assert len(table.rows) == 0 and len(table.rejects) == 0 and list(table.rows.columns)[:9] == list(DATASET_COLUMNS)
 
 
 @pytest.mark.parametrize(
@@ -200,9 +196,7 @@ def test_status_column_keeps_x_and_na_apart_from_numbers(tmp_path):
 
 
 def test_uncertainty_is_optional_and_non_negative(tmp_path):
-    text = (
-        "A,B,x_B,hmix_kJ_per_mol,uncertainty_kJ_per_mol\nAl,Ni,0.5,-49,2\nAl,Ni,0.6,-48,-1\nAl,Ni,0.7,-45,\n"
-    )
+    text = "A,B,x_B,hmix_kJ_per_mol,uncertainty_kJ_per_mol\nAl,Ni,0.5,-49,2\nAl,Ni,0.6,-48,-1\nAl,Ni,0.7,-45,\n"
     table = read_dataset_csv(write(tmp_path, text))
     assert reasons(table) == {3: "negative uncertainty: uncertainty_kJ_per_mol = -1"}
     assert table.rows["uncertainty_kJ_per_mol"].tolist()[0] == 2.0
@@ -236,10 +230,7 @@ def test_aimd_seed_table_has_29_values_8_separations_3_not_computed(repo_dir):
     assert rows.loc["Ir-Sc", ["hmix_kJ_per_mol", "T_K"]].tolist() == [-86.65, 2750.0]
     assert rows.loc["Mo-W", ["hmix_kJ_per_mol", "T_K"]].tolist() == [1.88, 3700.0]
     assert rows.loc["Al-Re", ["hmix_kJ_per_mol", "T_K"]].tolist() == [-8.88, 3500.0]
-    assert (
-        rows.loc["Ca-Os", "status"] == "phase_separation"
-        and rows.loc["Mo-Re", "status"] == "phase_separation"
-    )
+    assert rows.loc["Ca-Os", "status"] == "phase_separation" and rows.loc["Mo-Re", "status"] == "phase_separation"
     assert rows.loc["As-W", "status"] == "not_computed" and math.isnan(rows.loc["As-W", "hmix_kJ_per_mol"])
     temperatures = {"Ir": 2750.0, "Os": 3300.0, "Re": 3500.0, "W": 3700.0}
     for _, row in rows.iterrows():
@@ -415,6 +406,7 @@ def test_row_schema_accepts_merged_rows_and_matches_the_constants(tmp_path, repo
 
 # --- the Snakemake script, run as Snakemake would (a `snakemake` object in its globals) -----------------
 
+
 def test_merge_script_writes_dataset_rejects_and_summary(tmp_path, run_script):
     calphad, calorimetry, user, aimd = small_inputs(tmp_path)
     upstream = tmp_path / "calorimetry_rejects.csv"
@@ -465,7 +457,4 @@ def test_the_documented_example_loads_as_described(tmp_path, repo_dir):
         ["Al", "Ni", 0.6, -47.9, True, "lab_x.csv", 4],
         ["Cu", "Zr", 0.5, -22.1, False, "lab_x.csv", 5],
     ]
-    assert (
-        math.isnan(table.rows["T_K"].iloc[2])
-        and table.rows["reference"].iloc[2] == "Doe, J. (2024) Thesis, p. 12"
-    )
+    assert math.isnan(table.rows["T_K"].iloc[2]) and table.rows["reference"].iloc[2] == "Doe, J. (2024) Thesis, p. 12"

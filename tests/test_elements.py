@@ -124,10 +124,7 @@ def test_committed_table_documents_choices(table: pd.DataFrame) -> None:
     for symbol in MELT_FROM_BCC:
         assert table.loc[symbol, "solid_phase_at_Tm"] == "BCC_A2", symbol
         assert "melts from BCC_A2" in table.loc[symbol, "notes"], symbol
-    assert (
-        table.loc["Co", "solid_phase_at_Tm"] == "FCC_A1"
-        and table.loc["Co", "sgte_reference_phase"] == "HCP_A3"
-    )
+    assert table.loc["Co", "solid_phase_at_Tm"] == "FCC_A1" and table.loc["Co", "sgte_reference_phase"] == "HCP_A3"
     nonreference = table["solid_phase_at_Tm"] != table["sgte_reference_phase"]
     assert set(table.index[nonreference]) == {*MELT_FROM_BCC, "Co", "Hg"}
     assert table.loc["P", "solid_phase_at_Tm"] == "WHITE_P"

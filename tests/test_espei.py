@@ -16,12 +16,9 @@ from hmixal.errors import InputError
 from hmixal.espei import delatex, format_citation, mole_fraction, read_bibtex, read_espei_folder
 
 ESPEI_DIR = "espei_datasets"
-AL_NI = (
-    "datasets/2-binary/Al-Ni/non-equilibrium-thermochemical/LIQUID/HM/AL-NI-HM_MIX-LIQUID-Exp. (71San).json"
-)
+AL_NI = "datasets/2-binary/Al-Ni/non-equilibrium-thermochemical/LIQUID/HM/AL-NI-HM_MIX-LIQUID-Exp. (71San).json"
 CR_NI_T = (
-    "datasets/2-binary/Cr-Ni/non-equilibrium-thermochemical/LIQUID/HM/"
-    "CR-NI-HM_MIX-LIQUID-thiedemann1998mixing.json"
+    "datasets/2-binary/Cr-Ni/non-equilibrium-thermochemical/LIQUID/HM/CR-NI-HM_MIX-LIQUID-thiedemann1998mixing.json"
 )
 NI_V_0 = (
     "datasets/2-binary/Ni-V/non-equilibrium-thermochemical/LIQUID/HM/"
@@ -131,9 +128,7 @@ def test_refdata_values_checked_by_hand(refdata_table):
 def test_refdata_references_resolved_from_bibtex(refdata_table):
     refs = dict(zip(refdata_table[0].rows["source"], refdata_table[0].rows["reference"], strict=True))
     thiedemann = refs[CR_NI_T]
-    assert thiedemann.startswith(
-        "Thiedemann et al. (1998). Mixing enthalpy measurements in the liquid ternary"
-    )
+    assert thiedemann.startswith("Thiedemann et al. (1998). Mixing enthalpy measurements in the liquid ternary")
     assert thiedemann.endswith("Steel Research 69, 3–7. doi:10.1002/srin.199801599 [thiedemann1998mixing]")
     assert refs[AL_NI] == "Exp. (71San)"  # not in references.bib: the key is kept as written
 
@@ -200,9 +195,7 @@ def test_mole_fraction_rules():
 
 
 def test_non_numeric_value_is_rejected_with_its_json_path_and_others_load(tmp_path):
-    data = dataset(
-        ("AL", "NI"), [(0.2, 0.8), (0.5, 0.5), (0.8, 0.2), (0.9, 0.1)], [[[-1, "oops", None, "-3"]]]
-    )
+    data = dataset(("AL", "NI"), [(0.2, 0.8), (0.5, 0.5), (0.8, 0.2), (0.9, 0.1)], [[[-1, "oops", None, "-3"]]])
     path = put(tmp_path, "bad_value.json", data)
     table, _ = read_espei_folder(tmp_path)
     rejects = table.rejects.to_dict("records")

@@ -47,6 +47,43 @@ def cmd_elements(args: argparse.Namespace) -> pd.DataFrame:
     return table
 
 
+def _predictor(results: str):
+    """Load the final model and the outer-fold models from a results folder, or say how to build them."""
+    from pathlib import Path
+
+    from hmixal.predict import Predictor
+
+    root = Path(results) / "model"
+    final = root / "final_after"
+    folds = sorted((root / "cv" / "after").glob("fold_*/model"), key=lambda p: int(p.parent.name.split("_")[1]))
+    if not (final / "model.txt").is_file():
+        raise MissingArtifactError(
+            f"no trained model under {root}; build it with "
+            "`snakemake --profile profiles/default results/model/predictions.csv` (or `python3 bootstrap.py run`)"
+        )
+    return Predictor.load(final, folds)
+
+
+def cmd_predict(args: argparse.Namespace) -> pd.DataFrame:
+    """ML-predicted ΔH_mix with uncertainty for binaries (A-B) or multicomponent liquids (e.g. AlCoCrFeNi)."""
+    predictor = _predictor(args.results)
+    binaries = [s for s in args.systems if "-" in s]
+    alloys = [s for s in args.systems if "-" not in s]
+    frames = []
+    if binaries:
+        x = _compositions(args.x)
+        pairs = [parse_binary(text) for text in binaries]
+        a = np.repeat([p[0] for p in pairs], x.size)
+        b = np.repeat([p[1] for p in pairs], x.size)
+        frame = predictor.predict(a, b, np.tile(x, len(pairs)))
+        frames.append(frame.rename(columns={"uncertainty_kJ_per_mol": "uncertainty"}))
+    if alloys:
+        from hmixal.predict import predict_alloys
+
+        frames.append(predict_alloys(predictor, alloys))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
     parser = argparse.ArgumentParser(
@@ -64,8 +101,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("miedema", cmd_miedema, "Miedema's liquid enthalpy of mixing (kJ/mol) of binaries")
     p.add_argument("systems", nargs="+", metavar="A-B", help="binary systems, e.g. Al-Ni Cu-Zr")
-    p.add_argument("--x", nargs="+", type=float, default=[0.5], metavar="X_B",
-                   help="mole fraction(s) of the alphabetically second element B (default 0.5)")
+    p.add_argument(
+        "--x",
+        nargs="+",
+        type=float,
+        default=[0.5],
+        metavar="X_B",
+        help="mole fraction(s) of the alphabetically second element B (default 0.5)",
+    )
+
+    p = add("predict", cmd_predict, "ML-predicted enthalpy of mixing (kJ/mol) with uncertainty")
+    p.add_argument("systems", nargs="+", metavar="SYSTEM", help="binaries A-B (e.g. Al-Ni) or alloys (AlCoCrFeNi)")
+    p.add_argument(
+        "--x",
+        nargs="+",
+        type=float,
+        default=[0.5],
+        metavar="X_B",
+        help="mole fraction(s) of B for binaries (default 0.5)",
+    )
+    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
 
     p = add("elements", cmd_elements, "the element property table used for the features")
     p.add_argument("symbols", nargs="*", metavar="EL", help="only these elements (default: all 70)")

@@ -245,9 +245,7 @@ def reject_duplicates(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         where = _where(first, other_file=first["file"] != row["file"])
         line = None if pd.isna(row["line"]) else int(row["line"])
         rejects.append(
-            reject_row(
-                str(row["file"]), line, str(row["location"]), f"duplicate: same as {where}", row["raw"]
-            )
+            reject_row(str(row["file"]), line, str(row["location"]), f"duplicate: same as {where}", row["raw"])
         )
     return rows[pd.Series(keep, index=rows.index, dtype=bool)], rejects_frame(rejects)
 
@@ -272,9 +270,7 @@ def validate_records(
         except RowError as error:
             rejects.append(reject_row(record.file, record.line, record.location, error.reason, record.raw))
             continue
-        row.update(
-            swapped=swapped, file=record.file, line=record.line, location=record.location, raw=record.raw
-        )
+        row.update(swapped=swapped, file=record.file, line=record.line, location=record.location, raw=record.raw)
         rows.append(row)
     kept, duplicates = reject_duplicates(_rows_frame(rows))
     found = concat_rejects([rejects_frame(rejects), duplicates])
@@ -414,9 +410,7 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def merge_dataset(
-    tables: Sequence[Table], rejects: Sequence[pd.DataFrame] = (), max_rejects: int = 0
-) -> Merged:
+def merge_dataset(tables: Sequence[Table], rejects: Sequence[pd.DataFrame] = (), max_rejects: int = 0) -> Merged:
     """Merge validated inputs into the dataset (status == value rows, sorted), failing on too many rejects.
 
     Rows that exactly repeat a row of an earlier input are rejected; the same binary and composition from

@@ -94,9 +94,7 @@ _SER_H_TOLERANCE = 0.1  # J/mol
 # Magpie's MeltT and the SGTE melting point are reported together in `notes` when they differ by more.
 MELT_T_NOTE_THRESHOLD_K = 10.0
 
-SGTE_CITATION = (
-    "SGTE Unary Database v5.0; A.T. Dinsdale, CALPHAD 15 (1991) 317-425, doi:10.1016/0364-5916(91)90030-N"
-)
+SGTE_CITATION = "SGTE Unary Database v5.0; A.T. Dinsdale, CALPHAD 15 (1991) 317-425, doi:10.1016/0364-5916(91)90030-N"
 MAGPIE_CITATION = "L. Ward et al., npj Comput. Mater. 2 (2016) 16028"
 
 # Facts about individual elements that the numbers alone do not show (literature and source remarks).

@@ -118,13 +118,9 @@ def mole_fraction(
         elif isinstance(entry, list) and entry and all(isinstance(e, str) for e in entry):
             species, fractions = entry, (None if occupancy is None else occupancy[s])
         else:
-            raise EspeiStructureError(
-                where, "unexpected structure: a sublattice is a species or a list", entry
-            )
+            raise EspeiStructureError(where, "unexpected structure: a sublattice is a species or a list", entry)
         if not isinstance(fractions, list) or len(fractions) != len(species):
-            raise EspeiStructureError(
-                where, "unexpected structure: site fractions do not match species", fractions
-            )
+            raise EspeiStructureError(where, "unexpected structure: site fractions do not match species", fractions)
         if not all(_is_number(f) and 0.0 <= f <= 1.0 for f in fractions):
             raise EspeiStructureError(where, "site fractions: not numbers in [0, 1]", fractions)
         total = float(sum(fractions))
@@ -135,9 +131,7 @@ def mole_fraction(
             if symbol == VACANCY:
                 continue
             if symbol not in amounts:
-                raise EspeiStructureError(
-                    where, f"unexpected structure: species {name} is not a component", entry
-                )
+                raise EspeiStructureError(where, f"unexpected structure: species {name} is not a component", entry)
             amounts[symbol] += ratio * y / total
     atoms = sum(amounts.values())
     # HM_MIX is per formula unit; it equals per mole of atoms only when a formula unit holds one atom
@@ -157,9 +151,7 @@ def _components(data: dict[str, Any]) -> tuple[str, ...]:
     names = []
     for i, name in enumerate(raw):
         if not isinstance(name, str):
-            raise EspeiStructureError(
-                f"components[{i}]", "unexpected structure: component is not a string", name
-            )
+            raise EspeiStructureError(f"components[{i}]", "unexpected structure: component is not a string", name)
         if name.upper() == VACANCY:
             continue
         if canonical_element(name) is None:
@@ -193,17 +185,13 @@ def _check_shape(values: list[Any], shape: tuple[int, int, int]) -> None:
     """Values must nest as [P][T][configuration]; name the first level that does not."""
     expected = f"expected [{shape[0]}][{shape[1]}][{shape[2]}] for [P][T][configuration]"
     if len(values) != shape[0]:
-        raise EspeiStructureError(
-            "values", f"unexpected structure: {len(values)} pressure rows, {expected}", values
-        )
+        raise EspeiStructureError("values", f"unexpected structure: {len(values)} pressure rows, {expected}", values)
     for p, per_t in enumerate(values):
         if not isinstance(per_t, list) or len(per_t) != shape[1]:
             raise EspeiStructureError(f"values[{p}]", f"unexpected structure: {expected}", per_t)
         for t, per_config in enumerate(per_t):
             if not isinstance(per_config, list) or len(per_config) != shape[2]:
-                raise EspeiStructureError(
-                    f"values[{p}][{t}]", f"unexpected structure: {expected}", per_config
-                )
+                raise EspeiStructureError(f"values[{p}][{t}]", f"unexpected structure: {expected}", per_config)
 
 
 def _points(
@@ -215,13 +203,9 @@ def _points(
     temperatures = _numbers(_need(conditions, "T", (int, float, list), "conditions"), "conditions.T")
     solver = _need(data, "solver", dict, "")
     configurations = _need(solver, "sublattice_configurations", list, "solver")
-    ratios = _numbers(
-        _need(solver, "sublattice_site_ratios", list, "solver"), "solver.sublattice_site_ratios"
-    )
+    ratios = _numbers(_need(solver, "sublattice_site_ratios", list, "solver"), "solver.sublattice_site_ratios")
     occupancies = solver.get("sublattice_occupancies")
-    if occupancies is not None and (
-        not isinstance(occupancies, list) or len(occupancies) != len(configurations)
-    ):
+    if occupancies is not None and (not isinstance(occupancies, list) or len(occupancies) != len(configurations)):
         raise EspeiStructureError(
             "solver.sublattice_occupancies",
             f"unexpected structure: expected a list of {len(configurations)} (one per configuration)",
@@ -299,15 +283,11 @@ def parse_espei_file(
         if phase not in phases:
             return EspeiFile([], [], f"phases {phases}, not {phase}")
         if len(phases) != 1:
-            raise EspeiStructureError(
-                "phases", "unexpected structure: non-equilibrium data has one phase", phases
-            )
+            raise EspeiStructureError("phases", "unexpected structure: non-equilibrium data has one phase", phases)
         components = _components(data)
         if len(components) != 2:
             # A ternary (or unary) dataset is valid ESPEI data, just not a binary: skipped, not rejected.
-            return EspeiFile(
-                [], [], f"{len(components)} components besides VA ({'-'.join(components)}), not 2"
-            )
+            return EspeiFile([], [], f"{len(components)} components besides VA ({'-'.join(components)}), not 2")
         points, rejects = _points(data, (components[0], components[1]), file)
     except EspeiStructureError as problem:
         return EspeiFile([], [reject_row(file, None, problem.location, problem.reason, problem.raw)])

@@ -203,9 +203,7 @@ def is_transition_metal(symbol: str, params: MiedemaParameters | None = None) ->
     return bool(p.transition_metal[element_indices(symbol)])
 
 
-def miedema_groups(
-    a: npt.ArrayLike, b: npt.ArrayLike, params: MiedemaParameters | None = None
-) -> npt.NDArray[np.str_]:
+def miedema_groups(a: npt.ArrayLike, b: npt.ArrayLike, params: MiedemaParameters | None = None) -> npt.NDArray[np.str_]:
     """Miedema group ("TM-TM", "TM-nonTM" or "nonTM-nonTM") of each binary, broadcast over the inputs."""
     p = params if params is not None else default_parameters()
     tm = p.transition_metal

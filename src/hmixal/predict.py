@@ -50,3 +50,36 @@ class Predictor:
             },
             columns=PREDICTION_COLUMNS,
         )
+
+
+def _binary_callable(model: TrainedModel, source: FeatureSource):
+    """f(a, b, x_b) → ΔH_mix of one binary from a trained model (for Muggianu's extrapolation)."""
+
+    def f(a: str, b: str, x_b: np.ndarray) -> np.ndarray:
+        x = np.asarray(x_b, dtype=float)
+        return model.predict_points(source, np.full(x.shape, a), np.full(x.shape, b), x)
+
+    return f
+
+
+def predict_alloys(predictor: Predictor, formulas: Sequence[str]) -> pd.DataFrame:
+    """Muggianu ΔH_mix of multicomponent liquids from the ML binaries, with the spread over the fold models."""
+    from hmixal.miedema import hmix as miedema_hmix
+    from hmixal.multicomponent import muggianu, parse_composition
+
+    rows = []
+    for formula in formulas:
+        fractions = parse_composition(formula)
+        elements, x = list(fractions), np.array([list(fractions.values())])
+        value = float(muggianu(elements, x, _binary_callable(predictor.final, predictor.source))[0])
+        spread = [float(muggianu(elements, x, _binary_callable(m, predictor.source))[0]) for m in predictor.folds]
+        baseline = float(muggianu(elements, x, lambda a, b, xb: miedema_hmix(np.full(xb.shape, a), b, xb))[0])
+        rows.append(
+            {
+                "composition": "".join(f"{e}{v:.4g}" for e, v in fractions.items()),
+                "hmix_kJ_per_mol": value,
+                "uncertainty": float(np.std(spread, ddof=1)) if len(spread) > 1 else float("nan"),
+                "miedema_kJ_per_mol": baseline,
+            }
+        )
+    return pd.DataFrame(rows)

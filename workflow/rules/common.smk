@@ -1,5 +1,6 @@
 # Shared helpers: config validation and the choice between committed and rebuilt derived tables.
 import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -19,7 +20,9 @@ def derived(name):
     """A derived source table: rebuilt from refdata into results/derived/, or the committed copy in data/derived/."""
     return f"results/derived/{name}.csv" if REBUILD else f"data/derived/{name}.csv"
 
-# Rule scripts import hmixal from this checkout, also inside conda environments that do not install it.
+# Rule scripts (and this Snakefile) import hmixal from this checkout, also where it is not installed.
 _SRC = str(Path(workflow.basedir) / "src")
+if _SRC not in sys.path:
+    sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
 CONDA_ENV = "../../envs/hmixal.yaml"

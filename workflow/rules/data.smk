@@ -79,6 +79,8 @@ def merge_inputs(with_aimd):
     }
     if with_aimd:
         inputs["aimd"] = [config["sources"]["aimd_published"]]
+        if config["aimd"]["run"]:
+            inputs["aimd"].append("results/aimd/aimd_results.csv")
     return inputs
 
 

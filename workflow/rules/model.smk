@@ -107,3 +107,27 @@ rule predict_grid:
         runtime=20,
     script:
         "../../scripts/predict_grid.py"
+
+
+rule redlich_kister:
+    input:
+        predictions="results/model/predictions.csv",
+        elements=derived("elements"),
+    output:
+        table="results/model/redlich_kister.csv",
+        tdb="results/model/hmixal_liquid.tdb",
+    params:
+        max_order=config["redlich_kister"]["max_order"],
+        tolerance=config["redlich_kister"]["tolerance_kJ_per_mol"],
+        column=config["redlich_kister"]["column"],
+        generated=config["redlich_kister"]["generated"],
+    log:
+        "results/logs/redlich_kister.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/redlich_kister.py"

@@ -1,0 +1,133 @@
+"""End-to-end runs of the Snakemake pipeline on the quick configuration, in a scratch copy of the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REFDATA, REPO
+
+pytestmark = pytest.mark.slow
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TABLES = (
+    "results/data/dataset_initial.csv",
+    "results/data/dataset_final.csv",
+    "results/selection/features_al.txt",
+    "results/model/metrics.json",
+    "results/model/oof_predictions.csv",
+    "results/model/predictions.csv",
+    "results/model/redlich_kister.csv",
+    "results/model/hmixal_liquid.tdb",
+)
+
+
+def scratch_copy(destination: Path) -> Path:
+    """The repository's tracked and new files (no results, no environment) copied to ``destination``."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in files:
+        source = REPO / name
+        if source.is_file() and not name.startswith("results/"):
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    config = destination / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("refdata_dir: ../shared/refdata", f"refdata_dir: {REFDATA}"))
+    return destination
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run snakemake with the default profile and the quick configuration."""
+    command = [*SNAKEMAKE, "--profile", "profiles/default", "--cores", "2", *args, "--configfile", "config/ci.yaml"]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """One complete quick run of the default target."""
+    workdir = scratch_copy(tmp_path_factory.mktemp("pipeline"))
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir
+
+
+def test_quick_run_writes_every_table(finished_run):
+    for name in TABLES:
+        assert (finished_run / name).stat().st_size > 0, name
+    metrics = json.loads((finished_run / "results/model/metrics.json").read_text())
+    assert metrics["overall"]["model"]["n"] == metrics["overall"]["miedema"]["n"] > 2000
+    assert set(metrics["per_miedema_group"]) == {"TM-TM", "TM-nonTM", "nonTM-nonTM"}
+    assert metrics["aimd"]["overall"]["after"]["n"] == 29
+    predictions = pd.read_csv(finished_run / "results/model/predictions.csv", keep_default_na=False)
+    assert len(predictions) == 2415 * 19 and predictions["uncertainty_kJ_per_mol"].gt(0).all()
+
+
+def test_interrupted_run_resumes_to_identical_tables(finished_run, tmp_path):
+    workdir = scratch_copy(tmp_path / "interrupted")
+    command = [*SNAKEMAKE, "--profile", "profiles/default", "--cores", "2", "--configfile", "config/ci.yaml"]
+    process = subprocess.Popen(
+        command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 300
+    while not (workdir / "results/data/dataset_final.csv").exists() and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # some jobs are now half way
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (workdir / "results/model/predictions.csv").exists()
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    for name in TABLES:
+        assert (workdir / name).read_bytes() == (finished_run / name).read_bytes(), name
+
+
+def test_bad_user_table_is_rejected_with_file_and_line(finished_run, tmp_path):
+    workdir = scratch_copy(tmp_path / "user")
+    table = workdir / "data" / "my_lab.csv"
+    table.write_text("A,B,x_B,hmix_kJ_per_mol\nAl,Ni,0.5,-20\nAl,Xx,0.5,-3\nNi,Al,0.5,-20\nCu,Zr,1.4,-10\n")
+    done = snakemake(
+        workdir, "results/data/dataset_final.csv", "--config", "sources={'user_tables': ['data/my_lab.csv']}"
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    rejected = pd.read_csv(workdir / "results/data/rejected.csv")
+    assert list(rejected["line"]) == [3, 4, 5]
+    assert rejected["file"].str.endswith("my_lab.csv").all()
+    reasons = " ".join(rejected["reason"])
+    assert "Xx" in reasons and "duplicate" in reasons and "x_B" in reasons
+    dataset = pd.read_csv(workdir / "results/data/dataset_final.csv")
+    assert ((dataset["source_type"] == "user") & (dataset["A"] == "Al") & (dataset["B"] == "Ni")).sum() == 1
+
+
+def test_too_many_rejects_stop_the_run_with_a_clear_message(finished_run, tmp_path):
+    workdir = scratch_copy(tmp_path / "limit")
+    table = workdir / "data" / "bad.csv"
+    table.write_text("A,B,x_B,hmix_kJ_per_mol\n" + "".join(f"Al,Ni,{x / 100},oops\n" for x in range(1, 60)))
+    done = snakemake(
+        workdir, "results/data/dataset_initial.csv", "--config", "sources={'user_tables': ['data/bad.csv']}"
+    )
+    assert done.returncode != 0
+    log = (workdir / "results/logs/dataset_initial.log").read_text()
+    assert "59" in log and "oops" in log
+    assert not (workdir / "results/data/dataset_initial.csv").exists()
+
+
+def test_emt_engine_closes_the_loop(finished_run, tmp_path):
+    workdir = scratch_copy(tmp_path / "emt")
+    done = snakemake(workdir, "results/model/metrics.json", "config/emt_demo.yaml")
+    assert done.returncode == 0, done.stderr[-4000:]
+    results = pd.read_csv(workdir / "results/aimd/aimd_results.csv", keep_default_na=False)
+    assert list(results["A"] + "-" + results["B"]) == ["Ag-Cu"] and results["status"].iloc[0] == "value"
+    assert 0 < float(results["uncertainty_kJ_per_mol"].iloc[0]) < 2
+    assert "not DFT" in results["reference"].iloc[0]
+    final = pd.read_csv(workdir / "results/data/dataset_final.csv", keep_default_na=False)
+    assert ((final["source_type"] == "aimd") & (final["A"] == "Ag") & (final["B"] == "Cu")).sum() == 1
