@@ -46,9 +46,12 @@ def scratch_copy(destination: Path) -> Path:
     return destination
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run snakemake with the default profile and the quick configuration."""
-    command = [*SNAKEMAKE, "--profile", "profiles/default", "--cores", "2", *args, "--configfile", "config/ci.yaml"]
+def snakemake(
+    workdir: Path, *args: str, configs: tuple[str, ...] = (), timeout: int = 900
+) -> subprocess.CompletedProcess:
+    """Run snakemake with the default profile and the quick configuration (plus ``configs``)."""
+    command = [*SNAKEMAKE, "--profile", "profiles/default", "--cores", "2", *args]
+    command += ["--configfile", "config/ci.yaml", *configs]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout)
 
 
@@ -85,6 +88,8 @@ def test_interrupted_run_resumes_to_identical_tables(finished_run, tmp_path):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (workdir / "results/model/predictions.csv").exists()
+    # A killed Snakemake leaves its lock behind; --unlock is the documented way to clear it.
+    assert snakemake(workdir, "--unlock").returncode == 0
     done = snakemake(workdir)
     assert done.returncode == 0, done.stderr[-4000:]
     for name in TABLES:
@@ -123,7 +128,7 @@ def test_too_many_rejects_stop_the_run_with_a_clear_message(finished_run, tmp_pa
 
 def test_emt_engine_closes_the_loop(finished_run, tmp_path):
     workdir = scratch_copy(tmp_path / "emt")
-    done = snakemake(workdir, "results/model/metrics.json", "config/emt_demo.yaml")
+    done = snakemake(workdir, "results/model/metrics.json", configs=("config/emt_demo.yaml",))
     assert done.returncode == 0, done.stderr[-4000:]
     results = pd.read_csv(workdir / "results/aimd/aimd_results.csv", keep_default_na=False)
     assert list(results["A"] + "-" + results["B"]) == ["Ag-Cu"] and results["status"].iloc[0] == "value"
