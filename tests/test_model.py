@@ -11,6 +11,7 @@ from hmixal.model import (
     FeatureSource,
     TrainedModel,
     apply_weights,
+    end_taper,
     fit_model,
     group_weights,
     model_data,
@@ -65,6 +66,13 @@ def test_group_weights_are_least_squares_clipped():
     w = group_weights(correction, target, group)
     assert w == {"TM-TM": 0.5, "TM-nonTM": 0.0, "nonTM-nonTM": 1.0}
     np.testing.assert_allclose(apply_weights(correction, group, w), [0.5, 1, 1.5, 0, 0, 0, 1, -1, 2])
+
+
+def test_end_taper_vanishes_at_pure_elements_only():
+    np.testing.assert_allclose(
+        end_taper(np.array([0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0])),
+        [0.0, 0.0475 / 0.09, 1.0, 1.0, 1.0, 0.0475 / 0.09, 0.0],
+    )
 
 
 def test_rfe_path_eliminates_one_feature_per_step_and_is_reproducible(synthetic):

@@ -24,6 +24,9 @@ from hmixal.io import atomic_path, write_text
 from hmixal.miedema import GROUP_NONTM_NONTM, GROUP_TM_NONTM, GROUP_TM_TM, hmix, miedema_groups
 
 MIEDEMA_GROUPS: tuple[str, ...] = (GROUP_TM_TM, GROUP_TM_NONTM, GROUP_NONTM_NONTM)
+# The correction is tapered to zero at the pure elements (ΔH_mix vanishes there; trees do not know it): full
+# weight for x_A·x_B ≥ 0.1·0.9, the edge of the CALPHAD grid, and proportional to x_A·x_B towards the ends.
+END_TAPER_EDGE = 0.1
 # Settings that make LightGBM bit-for-bit reproducible at any thread count (METHOD §4, checked at 1 and 2).
 _REPRODUCIBLE = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
 
@@ -83,6 +86,12 @@ def regressor(params: Mapping[str, object], seed: int, threads: int) -> lgb.LGBM
     return lgb.LGBMRegressor(**{**params, **_REPRODUCIBLE, "random_state": seed, "n_jobs": threads})
 
 
+def end_taper(x_b: np.ndarray) -> np.ndarray:
+    """Factor in [0, 1] that brings the correction to zero at x_B = 0 and 1 (1 inside the data's range)."""
+    x = np.asarray(x_b, dtype=float)
+    return np.clip(x * (1.0 - x) / (END_TAPER_EDGE * (1.0 - END_TAPER_EDGE)), 0.0, 1.0)
+
+
 def group_weights(correction: np.ndarray, target: np.ndarray, group: np.ndarray) -> dict[str, float]:
     """Least-squares weight in [0, 1] per Miedema group of the correction against the target residual."""
     weights = {}
@@ -112,17 +121,17 @@ class TrainedModel:
     booster: lgb.Booster
     info: dict[str, object] = field(default_factory=dict)
 
-    def correction(self, X_features: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Weighted LightGBM correction (kJ/mol) for rows of the model's own feature columns."""
+    def correction(self, X_features: np.ndarray, group: np.ndarray, x_b: np.ndarray) -> np.ndarray:
+        """Weighted, end-tapered LightGBM correction (kJ/mol) for rows of the model's own feature columns."""
         raw = self.booster.predict(X_features, num_threads=1)
-        return apply_weights(raw, group, self.weights)
+        return apply_weights(raw, group, self.weights) * end_taper(x_b)
 
     def predict_points(self, source: FeatureSource, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> np.ndarray:
         """Predicted ΔH_mix (kJ/mol) of binary points: Miedema + weighted correction."""
         full = source.features(a, b, x_b)
         position = {n: i for i, n in enumerate(source.names)}
         X = full[:, [position[n] for n in self.features]]
-        return hmix(a, b, x_b) + self.correction(X, miedema_groups(a, b))
+        return hmix(a, b, x_b) + self.correction(X, miedema_groups(a, b), x_b)
 
     def save(self, directory: str | Path) -> None:
         """Write ``model.txt`` (LightGBM) and ``meta.json`` into ``directory`` atomically, file by file."""

@@ -15,7 +15,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from hmixal.model import ModelData, TrainedModel, fit_model, group_weights, regressor
+from hmixal.model import ModelData, TrainedModel, end_taper, fit_model, group_weights, regressor
 from hmixal.splits import derive_seed, grouped_folds
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,14 @@ def cv_predict(
     """Out-of-fold corrections for ``rows`` (folds aligned with rows) and, optionally, gain importances."""
     X = data.columns(features)[rows]
     y = data.y[rows]
+    taper = end_taper(data.frame["x_B"].to_numpy(dtype=float)[rows])  # as the fitted model will predict
     oof = np.empty(len(rows))
     imp = np.zeros(len(features)) if importances else None
     extra = {"importance_type": "gain"} if importances else {}
     for k in np.unique(folds):
         test = folds == k
         est = regressor({**params, **extra}, seed, threads).fit(X[~test], y[~test])
-        oof[test] = est.predict(X[test])
+        oof[test] = est.predict(X[test]) * taper[test]
         if imp is not None:
             imp += est.feature_importances_
     return oof, imp
@@ -172,7 +173,8 @@ def outer_fold(
     inner = fit_inner(data, rows, settings, derive_seed(seed, "outer", fold), threads)
     model = fit_model(data, rows, inner.features, inner.params, inner.weights, seed, threads)
     test_rows = np.flatnonzero(test)
-    correction = model.correction(data.columns(inner.features)[test_rows], data.miedema_group[test_rows])
+    x_test = data.frame["x_B"].to_numpy(dtype=float)[test_rows]
+    correction = model.correction(data.columns(inner.features)[test_rows], data.miedema_group[test_rows], x_test)
     out = data.frame.loc[test_rows, ["A", "B", "x_B", "hmix_kJ_per_mol", "source_type", "source"]].copy()
     out["fold"] = fold
     out["miedema_group"] = data.miedema_group[test_rows]
