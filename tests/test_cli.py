@@ -46,3 +46,21 @@ def test_miedema_csv():
 def test_miedema_bad_input(argv, message):
     code, out, err = run(*argv)
     assert code == 2 and out == "" and message in err
+
+
+def test_aimd_import_writes_the_run_and_refuses_truncated(tmp_path):
+    from test_aimd_vasp import write_vasp_dir
+
+    run_dir = write_vasp_dir(tmp_path / "vasp_run")
+    code, out, err = run("aimd", "import", str(run_dir), "--results", str(tmp_path / "results"), "--format", "csv")
+    assert code == 0, err
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["run_id"] == "Al2Ni2_2000K" and row["steps"] == 3
+    imported = tmp_path / "results" / "aimd" / "imported" / "Al2Ni2_2000K"
+    assert (imported / "trace.csv").is_file() and (imported / "trajectory.extxyz").is_file()
+    code, _, err = run("aimd", "import", str(run_dir), "--results", str(tmp_path / "results"))
+    assert code == 2 and "--force" in err
+    cut = write_vasp_dir(tmp_path / "killed", outcar_steps=2, footer=False)
+    code, _, err = run("aimd", "import", str(cut), "--results", str(tmp_path / "r2"))
+    assert code == 2 and "truncat" in err.lower()
+    assert list((tmp_path / "r2" / "aimd" / "imported").iterdir()) == []

@@ -84,6 +84,34 @@ def cmd_predict(args: argparse.Namespace) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
+def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
+    """Import finished VASP MD runs made outside the pipeline into results/aimd/imported/<run id>/."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from hmixal.aimd.analysis import read_trace
+    from hmixal.aimd.runner import import_run
+    from hmixal.aimd.systems import run_id
+
+    target_root = Path(args.results) / "aimd" / "imported"
+    target_root.mkdir(parents=True, exist_ok=True)
+    # Parse into a scratch folder first: a truncated or inconsistent run leaves nothing behind.
+    with tempfile.TemporaryDirectory(dir=target_root) as scratch:
+        trace_path, _ = import_run(args.run_dirs, scratch, allow_truncated=args.allow_truncated)
+        trace = read_trace(trace_path)
+        name = args.run_id or run_id(trace.composition, trace.target_temperature_K)
+        destination = target_root / name
+        if destination.exists() and not args.force:
+            raise InputError(None, None, f"{destination} exists; pass --force to replace it")
+        shutil.rmtree(destination, ignore_errors=True)
+        Path(scratch).rename(destination)
+        Path(scratch).mkdir()  # TemporaryDirectory removes it on exit
+    return pd.DataFrame(
+        [{"run_id": name, "directory": str(destination), "steps": len(trace.table), "segments": len(args.run_dirs)}]
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
     parser = argparse.ArgumentParser(
@@ -121,6 +149,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="mole fraction(s) of B for binaries (default 0.5)",
     )
     p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+
+    aimd = sub.add_parser("aimd", help="AIMD runs: import finished VASP runs", description="AIMD runs")
+    aimd_sub = aimd.add_subparsers(dest="aimd_command", required=True, metavar="ACTION")
+    p = aimd_sub.add_parser(
+        "import",
+        help="import finished VASP MD runs (segments in order) for the pipeline to analyse",
+        description="Parse OSZICAR/OUTCAR/XDATCAR of finished VASP MD runs into the pipeline's run format; the "
+        "AIMD rules then use them instead of running VASP for that run id.",
+    )
+    p.add_argument(
+        "run_dirs", nargs="+", metavar="RUN_DIR", help="VASP run directories, continuation segments in order"
+    )
+    p.add_argument("--run-id", default=None, help="run id, e.g. Ir50Ti50_2750K (default: from composition and T)")
+    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+    p.add_argument("--allow-truncated", action="store_true", help="use the complete steps of a killed run")
+    p.add_argument("--force", action="store_true", help="replace an earlier import of the same run id")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.set_defaults(func=cmd_aimd_import)
 
     p = add("elements", cmd_elements, "the element property table used for the features")
     p.add_argument("symbols", nargs="*", metavar="EL", help="only these elements (default: all 70)")

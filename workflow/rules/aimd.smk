@@ -54,14 +54,19 @@ def aimd_system_table():
     return pd.read_csv(path, keep_default_na=False).set_index("system")
 
 
+def run_trace(run_id):
+    """A run's trace: one imported with `hmixal aimd import` if present, else the engine's own run."""
+    imported = Path(f"results/aimd/imported/{run_id}/trace.csv")
+    return str(imported) if imported.is_file() else f"results/aimd/{ENGINE}/runs/{run_id}/trace.csv"
+
+
 def aimd_run_traces(wildcards):
     """The trace files of the alloy run and the two pure-liquid runs of one system."""
     row = aimd_system_table().loc[wildcards.system]
-    base = f"results/aimd/{ENGINE}/runs"
     return {
-        "alloy": f"{base}/{row['alloy_run']}/trace.csv",
-        "pure_a": f"{base}/{row['pure_A_run']}/trace.csv",
-        "pure_b": f"{base}/{row['pure_B_run']}/trace.csv",
+        "alloy": run_trace(row["alloy_run"]),
+        "pure_a": run_trace(row["pure_A_run"]),
+        "pure_b": run_trace(row["pure_B_run"]),
     }
 
 
