@@ -68,6 +68,19 @@ def test_group_weights_are_least_squares_clipped():
     np.testing.assert_allclose(apply_weights(correction, group, w), [0.5, 1, 1.5, 0, 0, 0, 1, -1, 2])
 
 
+def test_bootstrap_lowers_weights_of_noisy_groups_only():
+    rng = np.random.default_rng(1)
+    binaries = np.repeat([f"B{i}" for i in range(40)], 5)
+    correction = rng.normal(0, 1, 200)
+    clean = 0.8 * correction + rng.normal(0, 0.05, 200)
+    noisy = 0.8 * correction + rng.normal(0, 5.0, 200)
+    group = np.array(["TM-TM"] * 200)
+    plain = group_weights(correction, noisy, group)["TM-TM"]
+    careful = group_weights(correction, noisy, group, binaries, z=1.0)["TM-TM"]
+    assert careful < plain
+    assert group_weights(correction, clean, group, binaries, z=1.0)["TM-TM"] == pytest.approx(0.8, abs=0.05)
+
+
 def test_end_taper_vanishes_at_pure_elements_only():
     np.testing.assert_allclose(
         end_taper(np.array([0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0])),

@@ -92,13 +92,34 @@ def end_taper(x_b: np.ndarray) -> np.ndarray:
     return np.clip(x * (1.0 - x) / (END_TAPER_EDGE * (1.0 - END_TAPER_EDGE)), 0.0, 1.0)
 
 
-def group_weights(correction: np.ndarray, target: np.ndarray, group: np.ndarray) -> dict[str, float]:
-    """Least-squares weight in [0, 1] per Miedema group of the correction against the target residual."""
+def group_weights(
+    correction: np.ndarray,
+    target: np.ndarray,
+    group: np.ndarray,
+    binaries: np.ndarray | None = None,
+    z: float = 0.0,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Weight in [0, 1] per Miedema group: least squares of the correction against the target residual, lowered
+    by ``z`` bootstrap standard errors (binaries resampled), so only a clearly useful correction is kept."""
     weights = {}
+    rng = np.random.default_rng(seed)
     for name in MIEDEMA_GROUPS:
         mask = group == name
         denominator = float(np.dot(correction[mask], correction[mask]))
-        w = float(np.dot(correction[mask], target[mask])) / denominator if denominator > 0 else 0.0
+        if denominator <= 0:
+            weights[name] = 0.0
+            continue
+        w = float(np.dot(correction[mask], target[mask])) / denominator
+        if z > 0 and binaries is not None:
+            # Per-binary sums make the bootstrap over binaries (the unit the CV holds out) cheap.
+            _, index = np.unique(binaries[mask], return_inverse=True)
+            fy = np.bincount(index, weights=correction[mask] * target[mask])
+            ff = np.bincount(index, weights=correction[mask] ** 2)
+            draws = rng.integers(0, fy.size, size=(n_boot, fy.size))
+            boot = fy[draws].sum(axis=1) / np.maximum(ff[draws].sum(axis=1), np.finfo(float).tiny)
+            w -= z * float(np.std(boot, ddof=1))
         weights[name] = float(np.clip(w, 0.0, 1.0))
     return weights
 

@@ -33,6 +33,7 @@ class InnerSettings:
     n_trials: int = 30
     search_space: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     shrink_per_group: bool = True
+    shrink_z: float = 1.0  # bootstrap standard errors subtracted from each group's weight (0: plain least squares)
 
 
 @dataclass
@@ -151,7 +152,9 @@ def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: 
     params, trials = tune(data, rows, folds, features, settings, derive_seed(seed, "optuna"), threads)
     oof, _ = cv_predict(data, rows, folds, features, params, seed, threads)
     if settings.shrink_per_group:
-        weights = group_weights(oof, data.y[rows], data.miedema_group[rows])
+        weights = group_weights(
+            oof, data.y[rows], data.miedema_group[rows], data.groups[rows], settings.shrink_z, seed=seed
+        )
     else:
         weights = {g: 1.0 for g in np.unique(data.miedema_group)}
     return InnerResult(features, params, weights, curve, trials, _rmse(oof, data.y[rows]))
