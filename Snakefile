@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/selection.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/active_learning.smk"
 include: "workflow/rules/aimd.smk"
 
 
@@ -26,3 +27,5 @@ rule all:
         "results/model/predictions.csv",
         "results/model/redlich_kister.csv",
         "results/model/hmixal_liquid.tdb",
+        "results/active_learning/curves.csv",
+        "results/active_learning/summary.csv",

@@ -6,8 +6,7 @@ log = start_job(snakemake, "nested_cv_fold")
 
 import json  # noqa: E402
 
-import pandas as pd  # noqa: E402
-
+from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
 from hmixal.model import FeatureSource, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, outer_fold  # noqa: E402
@@ -15,7 +14,7 @@ from hmixal.splits import derive_seed, grouped_folds  # noqa: E402
 
 p = snakemake.params
 fold = int(snakemake.wildcards.fold)
-data = model_data(pd.read_csv(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
+data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
 folds = grouped_folds(data.groups, p.outer_folds, derive_seed(p.seed, "outer-folds"))
 excluded = None
 if snakemake.wildcards.variant == "before":

@@ -8,13 +8,14 @@ import json  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
+from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
 from hmixal.metrics import cv_metrics  # noqa: E402
 
 
 def gather(paths):
     """Concatenate fold predictions in a deterministic row order."""
-    frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    frame = pd.concat([read_table(p) for p in paths], ignore_index=True)
     return frame.sort_values(["A", "B", "x_B", "source_type", "source"], kind="stable", ignore_index=True)
 
 

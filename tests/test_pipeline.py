@@ -27,6 +27,8 @@ TABLES = (
     "results/model/predictions.csv",
     "results/model/redlich_kister.csv",
     "results/model/hmixal_liquid.tdb",
+    "results/active_learning/curves.csv",
+    "results/active_learning/summary.csv",
 )
 
 

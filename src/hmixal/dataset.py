@@ -554,3 +554,8 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     if notes:
         out += ["", "## Notes", "", *notes]
     return "\n".join(out) + "\n"
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a table the pipeline wrote; only empty cells are missing, so sodium ('Na') stays an element."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])

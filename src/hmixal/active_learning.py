@@ -1,0 +1,469 @@
+"""Active-learning benchmark (seed supplementary note 2, METHOD §6): five acquisition approaches on shared splits.
+
+The binaries are split N times into train / test / pool (:func:`make_splits`, one table shared by every
+approach). In one split, an approach starts from the train set, acquires ``batch_size`` points from the
+pool per iteration, and after each iteration (and at iteration 0) a LightGBM evaluator is trained on
+train + acquired points and scored by RMSE on the test set. The approaches (seed, suppl. note 2):
+
+1. ``random``        — random pool binaries; the point nearest x_B = 0.5 of each; the binary leaves the pool.
+2. ``rtal_points``   — RT-AL over the pool's points; a binary may be picked again (its other points stay).
+3. ``rtal_binaries`` — RT-AL over the pool binaries (each represented by its equimolar-nearest point); the
+                       binary leaves the pool.
+4. ``gp_points``     — GP most-uncertain pool points, batch chosen by sequential conditioning of the variance.
+5. ``gp_binaries``   — as 4, but a picked point's binary leaves the pool (also within the batch).
+
+RT-AL and the GP use the 10 active-learning features, standardised with the split's train-set statistics;
+their target is the evaluator's, y = data − Miedema. :func:`learning_curves` and :func:`summarise` gather
+per-split tables into mean curves and a comparison with the random reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hmixal.errors import InputError
+from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
+from hmixal.model import ModelData, regressor
+from hmixal.rtal import rtal_select
+from hmixal.splits import derive_seed
+
+log = logging.getLogger(__name__)
+
+APPROACHES: tuple[str, ...] = ("random", "rtal_points", "rtal_binaries", "gp_points", "gp_binaries")
+REFERENCE = "random"
+ROLES: tuple[str, ...] = ("train", "test", "pool")
+SPLIT_COLUMNS: tuple[str, ...] = ("split", "binary", "role")
+RESULT_COLUMNS: tuple[str, ...] = ("approach", "split", "iteration", "n_acquired", "rmse", "acquired_rows")
+CURVE_COLUMNS: tuple[str, ...] = ("approach", "iteration", "n_acquired", "rmse_mean", "rmse_std", "n_splits")
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "approach",
+    "approach_number",
+    "n_splits",
+    "n_iterations",
+    "rmse_start",
+    "rmse_final_mean",
+    "rmse_final_std",
+    "auc_ratio",
+    "auc_ratio_split_mean",
+    "auc_ratio_split_std",
+    "share_splits_better",
+    "iterations_to_reference_final",
+)
+# Equimolar-nearest ties (x_B = 0.4 and 0.6) are broken towards the lower x_B; distances are compared after
+# rounding so float noise (0.5 − 0.4 vs 0.6 − 0.5) does not decide.
+_X_DECIMALS = 9
+
+
+def read_feature_list(path: str | Path, known: Sequence[str]) -> tuple[str, ...]:
+    """Feature names, one per line (blank lines and ``#`` comments skipped), each checked against ``known``."""
+    names: list[str] = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if name not in known:
+            raise InputError(path, number, f"unknown feature {name!r}")
+        if name in names:
+            raise InputError(path, number, f"feature {name!r} listed twice")
+        names.append(name)
+    if not names:
+        raise InputError(path, None, "no feature names")
+    return tuple(names)
+
+
+def make_splits(
+    binaries: Sequence[str], n_splits: int, train_fraction: float, test_fraction: float, root_seed: int
+) -> pd.DataFrame:
+    """``n_splits`` random partitions of the binaries into train / test / pool (split, binary, role)."""
+    names = np.unique(np.asarray(binaries, dtype=str))
+    if n_splits < 1:
+        raise ValueError(f"n_splits must be ≥ 1, got {n_splits}")
+    if not (0 < train_fraction < 1 and 0 < test_fraction < 1 and train_fraction + test_fraction < 1):
+        raise ValueError(f"need 0 < train, test and train + test < 1; got {train_fraction}, {test_fraction}")
+    n_train = round(train_fraction * names.size)
+    n_test = round(test_fraction * names.size)
+    if min(n_train, n_test, names.size - n_train - n_test) < 1:
+        raise ValueError(
+            f"{names.size} binaries are too few for train / test / pool fractions {train_fraction}, {test_fraction}"
+        )
+    role = np.array(["train"] * n_train + ["test"] * n_test + ["pool"] * (names.size - n_train - n_test))
+    frames = []
+    for split in range(n_splits):
+        order = np.random.default_rng(derive_seed(root_seed, "al-split", split)).permutation(names.size)
+        frames.append(pd.DataFrame({"split": split, "binary": names[order], "role": role}))
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(["split", "binary"], ignore_index=True)
+
+
+def read_splits(path: str | Path) -> pd.DataFrame:
+    """Read a splits table written from :func:`make_splits`, checking columns, roles and duplicates."""
+    table = pd.read_csv(path, keep_default_na=False, dtype={"binary": str, "role": str})
+    missing = set(SPLIT_COLUMNS) - set(table.columns)
+    if missing:
+        raise InputError(path, 1, f"missing column(s) {sorted(missing)}")
+    bad = ~table["role"].isin(ROLES)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise InputError(path, first + 2, f"role {table['role'].iloc[first]!r} is not one of {list(ROLES)}")
+    dup = table.duplicated(["split", "binary"])
+    if dup.any():
+        first = int(np.flatnonzero(dup)[0])
+        raise InputError(path, first + 2, f"binary {table['binary'].iloc[first]} appears twice in one split")
+    return table
+
+
+def split_masks(
+    splits: pd.DataFrame, split: int, groups: np.ndarray, source: str | Path | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean train / test / pool masks over the dataset rows for one split; the table must cover the dataset."""
+    part = splits[splits["split"] == split]
+    if part.empty:
+        raise InputError(source, None, f"split {split} is not in the splits table")
+    role = dict(zip(part["binary"], part["role"], strict=True))
+    unknown = sorted(set(groups) - set(role))
+    if unknown:
+        raise InputError(source, None, f"split {split} lacks binaries of the dataset: {unknown[:5]}")
+    extra = sorted(set(role) - set(groups))
+    if extra:
+        raise InputError(source, None, f"split {split} names binaries absent from the dataset: {extra[:5]}")
+    row_role = np.array([role[g] for g in groups])
+    return row_role == "train", row_role == "test", row_role == "pool"
+
+
+def equimolar_rows(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, int]:
+    """For each binary among ``rows``: the row closest to x_B = 0.5 (ties: lower x_B, then lower row)."""
+    rows = np.asarray(rows)
+    sub = pd.DataFrame(
+        {
+            "row": rows,
+            "binary": (frame["A"] + "-" + frame["B"]).to_numpy()[rows],
+            "x": frame["x_B"].to_numpy(dtype=float)[rows],
+        }
+    )
+    sub["distance"] = (sub["x"] - 0.5).abs().round(_X_DECIMALS)
+    sub = sub.sort_values(["binary", "distance", "x", "row"], kind="stable")
+    first = sub.drop_duplicates("binary")
+    return dict(zip(first["binary"], first["row"].astype(int), strict=True))
+
+
+@dataclass(frozen=True)
+class GPOptions:
+    """GP acquisition settings: hyper-parameter refit schedule and PHYSBO learning effort."""
+
+    refit_every: int = 0  # 0: learn once per split on the train set; k > 0: relearn every k iterations
+    n_starts: int = 5  # random starts of the first (cold) hyper-parameter fit
+    ard: bool = False
+
+
+@dataclass(frozen=True)
+class RTALOptions:
+    """RT-AL settings (the tree's leaf constraints and the representativity iterations)."""
+
+    min_samples_leaf: int = 5
+    max_leaf_nodes: int | None = None
+    max_iter: int = 10
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    """Everything an approach run needs besides the data and the splits."""
+
+    al_features: tuple[str, ...]
+    lgbm: Mapping[str, object]
+    root_seed: int
+    batch_size: int = 4
+    n_iterations: int | None = None  # None: pool binaries // batch_size (random sampling exhausts the pool)
+    eval_features: tuple[str, ...] | None = None  # None: all 44 candidate features
+    gp: GPOptions = field(default_factory=GPOptions)
+    rtal: RTALOptions = field(default_factory=RTALOptions)
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be ≥ 1, got {self.batch_size}")
+        if self.n_iterations is not None and self.n_iterations < 1:
+            raise ValueError(f"n_iterations must be ≥ 1 or None, got {self.n_iterations}")
+        if self.gp.refit_every < 0:
+            raise ValueError(f"gp.refit_every must be ≥ 0, got {self.gp.refit_every}")
+
+
+def default_iterations(n_pool_binaries: int, batch_size: int) -> int:
+    """Iterations after which random sampling has taken every pool binary (paper: 204 // 4 = 51 ≈ its ~50)."""
+    return max(1, n_pool_binaries // batch_size)
+
+
+@dataclass
+class _Split:
+    """One split's fixed context: masks, standardised AL features, equimolar points, evaluator inputs."""
+
+    data: ModelData
+    split: int
+    train: np.ndarray
+    test: np.ndarray
+    pool: np.ndarray
+    Z: np.ndarray  # AL features, standardised with the train set's statistics
+    scaler: Standardiser
+    equimolar: dict[str, int]
+    X_eval: np.ndarray
+    settings: BenchmarkSettings
+
+
+@dataclass
+class _State:
+    """What changes during a run: the acquired rows, the pool rows still available, the GP hyper-parameters."""
+
+    acquired: list[int]
+    available: np.ndarray
+    hyper: GPHyper | None = None
+
+
+def _drop_binaries(ctx: _Split, state: _State, rows: Sequence[int]) -> None:
+    for r in rows:
+        state.available &= ctx.data.groups != ctx.data.groups[r]
+
+
+def _pick_random(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    remaining = np.unique(ctx.data.groups[state.available])
+    chosen = rng.choice(remaining, size=min(ctx.settings.batch_size, remaining.size), replace=False)
+    picks = [ctx.equimolar[b] for b in chosen]
+    _drop_binaries(ctx, state, picks)
+    return picks
+
+
+def _labelled(ctx: _Split, state: _State) -> np.ndarray:
+    return np.sort(np.concatenate([np.flatnonzero(ctx.train), np.asarray(state.acquired, dtype=np.int64)]))
+
+
+def _rtal(ctx: _Split, state: _State, candidates: np.ndarray, iteration: int, approach: str) -> list[int]:
+    labelled = _labelled(ctx, state)
+    o = ctx.settings.rtal
+    seed = derive_seed(ctx.settings.root_seed, "al-rtal", approach, ctx.split, iteration)
+    chosen = rtal_select(
+        ctx.Z[labelled],
+        ctx.data.y[labelled],
+        ctx.Z[candidates],
+        ctx.settings.batch_size,
+        seed,
+        min_samples_leaf=o.min_samples_leaf,
+        max_leaf_nodes=o.max_leaf_nodes,
+        max_iter=o.max_iter,
+    )
+    return [int(candidates[i]) for i in chosen]
+
+
+def _pick_rtal_points(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    picks = _rtal(ctx, state, np.flatnonzero(state.available), iteration, "rtal_points")
+    state.available[picks] = False
+    return picks
+
+
+def _pick_rtal_binaries(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    remaining = np.unique(ctx.data.groups[state.available])
+    candidates = np.array([ctx.equimolar[b] for b in remaining], dtype=np.int64)
+    picks = _rtal(ctx, state, candidates, iteration, "rtal_binaries")
+    _drop_binaries(ctx, state, picks)
+    return picks
+
+
+def _gp(ctx: _Split, state: _State, iteration: int, one_per_group: bool) -> list[int]:
+    labelled = _labelled(ctx, state)
+    o = ctx.settings.gp
+    # Hyper-parameters are learnt on the train set at the first iteration (same seed for approaches 4 and 5,
+    # so both start from the same GP) and, with refit_every = k, relearnt warm-started every k iterations.
+    seed = derive_seed(ctx.settings.root_seed, "al-gp", ctx.split, iteration)
+    if state.hyper is None:
+        state.hyper = learn_hyper(ctx.Z[labelled], ctx.data.y[labelled], seed, ard=o.ard, n_starts=o.n_starts)
+    elif o.refit_every and (iteration - 1) % o.refit_every == 0:
+        state.hyper = learn_hyper(ctx.Z[labelled], ctx.data.y[labelled], seed, ard=o.ard, initial=state.hyper)
+    # Z is already standardised: condition with an identity standardiser.
+    identity = Standardiser(np.zeros(ctx.Z.shape[1]), np.ones(ctx.Z.shape[1]))
+    gp = GaussianProcess(ctx.Z[labelled], ctx.data.y[labelled], state.hyper, identity)
+    candidates = np.flatnonzero(state.available)
+    chosen = gp.select_batch(
+        ctx.Z[candidates], ctx.settings.batch_size, groups=ctx.data.groups[candidates], one_per_group=one_per_group
+    )
+    picks = [int(candidates[i]) for i in chosen]
+    if one_per_group:
+        _drop_binaries(ctx, state, picks)
+    else:
+        state.available[picks] = False
+    return picks
+
+
+def _pick_gp_points(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    return _gp(ctx, state, iteration, one_per_group=False)
+
+
+def _pick_gp_binaries(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    return _gp(ctx, state, iteration, one_per_group=True)
+
+
+_PICKERS = {
+    "random": _pick_random,
+    "rtal_points": _pick_rtal_points,
+    "rtal_binaries": _pick_rtal_binaries,
+    "gp_points": _pick_gp_points,
+    "gp_binaries": _pick_gp_binaries,
+}
+
+
+def _evaluate(ctx: _Split, state: _State) -> float:
+    rows = _labelled(ctx, state)
+    seed = derive_seed(ctx.settings.root_seed, "al-eval", ctx.split)  # one evaluator seed per split: paired runs
+    est = regressor(ctx.settings.lgbm, seed, ctx.settings.threads).fit(ctx.X_eval[rows], ctx.data.y[rows])
+    test = np.flatnonzero(ctx.test)
+    residual = est.predict(ctx.X_eval[test]) - ctx.data.y[test]
+    return float(np.sqrt(np.mean(residual**2)))
+
+
+def _context(data: ModelData, splits: pd.DataFrame, split: int, settings: BenchmarkSettings) -> _Split:
+    unknown = [f for f in (*settings.al_features, *(settings.eval_features or ())) if f not in data.feature_names]
+    if unknown:
+        raise ValueError(f"unknown feature(s) {unknown}")
+    train, test, pool = split_masks(splits, split, data.groups)
+    Z_raw = data.columns(settings.al_features)
+    scaler = Standardiser.fit(Z_raw[train])  # train-set statistics only: the test set never shapes acquisition
+    X_eval = data.X if settings.eval_features is None else data.columns(settings.eval_features)
+    return _Split(
+        data, split, train, test, pool, scaler.transform(Z_raw), scaler,
+        equimolar_rows(data.frame, np.flatnonzero(pool)), X_eval, settings,
+    )  # fmt: skip
+
+
+def run_split(
+    data: ModelData, splits: pd.DataFrame, split: int, approach: str, settings: BenchmarkSettings
+) -> pd.DataFrame:
+    """Learning curve of one approach on one split: a row per iteration (RMSE on test, rows acquired)."""
+    if approach not in _PICKERS:
+        raise ValueError(f"unknown approach {approach!r}; choose from {list(APPROACHES)}")
+    ctx = _context(data, splits, split, settings)
+    state = _State(acquired=[], available=ctx.pool.copy())
+    n_iterations = settings.n_iterations or default_iterations(len(ctx.equimolar), settings.batch_size)
+    rng = np.random.default_rng(derive_seed(settings.root_seed, "al-random", split))
+    records = [{"iteration": 0, "n_acquired": 0, "rmse": _evaluate(ctx, state), "acquired_rows": ""}]
+    start = time.perf_counter()
+    for iteration in range(1, n_iterations + 1):
+        if not state.available.any():
+            log.info("%s split %d: pool exhausted after %d iterations", approach, split, iteration - 1)
+            break
+        picks = _PICKERS[approach](ctx, state, iteration, rng)
+        state.acquired.extend(picks)
+        rmse = _evaluate(ctx, state)
+        records.append(
+            {
+                "iteration": iteration,
+                "n_acquired": len(state.acquired),
+                "rmse": rmse,
+                "acquired_rows": ";".join(str(r) for r in picks),
+            }
+        )
+        log.info(
+            "%s split %d iteration %d/%d: %d acquired, RMSE %.3f kJ/mol (%.1f s)",
+            approach, split, iteration, n_iterations, len(state.acquired), rmse, time.perf_counter() - start,
+        )  # fmt: skip
+    table = pd.DataFrame.from_records(records)
+    table.insert(0, "split", split)
+    table.insert(0, "approach", approach)
+    return table[list(RESULT_COLUMNS)]
+
+
+def run_block(
+    data: ModelData, splits: pd.DataFrame, approach: str, split_ids: Sequence[int], settings: BenchmarkSettings
+) -> pd.DataFrame:
+    """:func:`run_split` for each split of a block (the unit of one pipeline job), concatenated."""
+    tables = [run_split(data, splits, int(s), approach, settings) for s in split_ids]
+    return pd.concat(tables, ignore_index=True)
+
+
+def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Concatenate per-block result tables, checking columns, approach names and duplicate iterations."""
+    tables = []
+    for path in paths:
+        table = pd.read_csv(path, keep_default_na=False, dtype={"acquired_rows": str})
+        missing = set(RESULT_COLUMNS) - set(table.columns)
+        if missing:
+            raise InputError(path, 1, f"missing column(s) {sorted(missing)}")
+        bad = ~table["approach"].isin(APPROACHES)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise InputError(path, first + 2, f"unknown approach {table['approach'].iloc[first]!r}")
+        tables.append(table[list(RESULT_COLUMNS)])
+    results = pd.concat(tables, ignore_index=True)
+    dup = results.duplicated(["approach", "split", "iteration"])
+    if dup.any():
+        row = results[dup].iloc[0]
+        raise InputError(None, None, f"{row['approach']} split {row['split']} iteration {row['iteration']} twice")
+    return _sorted(results, ["split", "iteration"])
+
+
+def _sorted(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Rows ordered by approach number (not name), then ``keys``."""
+    rank = table["approach"].map({a: i for i, a in enumerate(APPROACHES)})
+    ordered = table.assign(_rank=rank).sort_values(["_rank", *keys], kind="stable")
+    return ordered.drop(columns="_rank").reset_index(drop=True)
+
+
+def learning_curves(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation (over splits) of the RMSE per approach and iteration."""
+    grouped = results.groupby(["approach", "iteration"])
+    curves = grouped.agg(
+        n_acquired=("n_acquired", "mean"),
+        rmse_mean=("rmse", "mean"),
+        rmse_std=("rmse", "std"),
+        n_splits=("rmse", "size"),
+    ).reset_index()
+    return _sorted(curves, ["iteration"])[list(CURVE_COLUMNS)]
+
+
+def _area(rmse: np.ndarray) -> float:
+    """Trapezoidal area under an RMSE curve sampled at iterations 0, 1, …"""
+    return float(np.sum((rmse[1:] + rmse[:-1]) / 2)) if rmse.size > 1 else float(rmse[0])
+
+
+def summarise(results: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
+    """Per approach: start/final RMSE, area under the RMSE curve relative to ``reference`` (from the mean curves
+    and per split on the splits both ran, over their common iterations), and the first iteration whose mean
+    RMSE reaches the reference's final mean RMSE (NaN if never)."""
+    if reference not in set(results["approach"]):
+        raise InputError(None, None, f"the reference approach {reference!r} has no results")
+    wide = results.pivot_table(index=["split", "iteration"], columns="approach", values="rmse", aggfunc="first")
+    ref_curve = results[results["approach"] == reference].groupby("iteration")["rmse"].mean()
+    ref_final = float(ref_curve.iloc[-1])
+    records = []
+    for approach in [a for a in APPROACHES if a in set(results["approach"])]:
+        mine = results[results["approach"] == approach]
+        curve = mine.groupby("iteration")["rmse"].mean()
+        last = mine.groupby("split")["iteration"].max()
+        final = mine[mine["iteration"] == mine["split"].map(last)]["rmse"]
+        common = min(int(curve.index.max()), int(ref_curve.index.max()))
+        ratios = []
+        for split in sorted(set(mine["split"]) & set(results.loc[results["approach"] == reference, "split"])):
+            both = wide.loc[split][list(dict.fromkeys([approach, reference]))].dropna()
+            both = both[both.index <= common]
+            ratios.append(_area(both[approach].to_numpy()) / _area(both[reference].to_numpy()))
+        ratios_arr = np.array(ratios)
+        reached = curve.index[curve.to_numpy() <= ref_final]
+        records.append(
+            {
+                "approach": approach,
+                "approach_number": APPROACHES.index(approach) + 1,
+                "n_splits": int(mine["split"].nunique()),
+                "n_iterations": int(curve.index.max()),
+                "rmse_start": float(curve.iloc[0]),
+                "rmse_final_mean": float(final.mean()),
+                "rmse_final_std": float(final.std()) if final.size > 1 else float("nan"),
+                "auc_ratio": _area(curve.loc[:common].to_numpy()) / _area(ref_curve.loc[:common].to_numpy()),
+                "auc_ratio_split_mean": float(ratios_arr.mean()) if ratios_arr.size else float("nan"),
+                "auc_ratio_split_std": float(ratios_arr.std(ddof=1)) if ratios_arr.size > 1 else float("nan"),
+                "share_splits_better": float(np.mean(ratios_arr < 1)) if ratios_arr.size else float("nan"),
+                "iterations_to_reference_final": float(reached[0]) if reached.size else float("nan"),
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS))

@@ -1,0 +1,373 @@
+"""Tests of the active-learning benchmark: splits, the five approaches' bookkeeping, the gather and the scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hmixal.active_learning import (
+    APPROACHES,
+    BenchmarkSettings,
+    GPOptions,
+    RTALOptions,
+    default_iterations,
+    equimolar_rows,
+    learning_curves,
+    make_splits,
+    read_feature_list,
+    read_results,
+    read_splits,
+    run_block,
+    run_split,
+    split_masks,
+    summarise,
+)
+from hmixal.errors import InputError
+from hmixal.io import write_csv
+from hmixal.miedema import hmix
+from hmixal.model import FeatureSource, ModelData, model_data
+from hmixal.systems import all_binaries
+
+AL_FEATURES = (
+    "Column_avgdev",
+    "Cpliq_avgdev",
+    "Cpfus_avgdev",
+    "FirstIonizationEnergy_avgdev",
+    "Hfus_avgdev",
+    "Sfus_avgdev",
+    "Density_avgdev",
+    "Column_mean",
+    "Cpliq_mean",
+    "Sfus_mean",
+)
+FAST = {"n_estimators": 20, "learning_rate": 0.2, "num_leaves": 7, "min_child_samples": 5, "max_bin": 31}
+SEED = 20251125
+
+
+@pytest.fixture(scope="module")
+def source() -> FeatureSource:
+    return FeatureSource()
+
+
+def synthetic_frame(n_binaries: int = 24, seed: int = 0) -> pd.DataFrame:
+    """Binaries at x_B = .1 .3 .5 .7 .9 (one at .4/.6 only, one with two rows at .5); data = Miedema + signal."""
+    rng = np.random.default_rng(seed)
+    pairs = [all_binaries()[i] for i in np.sort(rng.choice(2415, n_binaries, replace=False))]
+    rows = []
+    for k, (a, b) in enumerate(pairs):
+        xs = (0.2, 0.4, 0.6, 0.8) if k == 0 else (0.1, 0.3, 0.5, 0.5, 0.7) if k == 1 else (0.1, 0.3, 0.5, 0.7, 0.9)
+        rows += [(a, b, x) for x in xs]
+    frame = pd.DataFrame(rows, columns=["A", "B", "x_B"])
+    x = frame["x_B"].to_numpy()
+    frame["hmix_kJ_per_mol"] = hmix(frame["A"], frame["B"], x) + 20 * x * (1 - x) * rng.normal(0, 1, n_binaries).repeat(
+        frame.groupby(["A", "B"], sort=False).size().to_numpy()
+    )
+    frame["source_type"] = "calphad"
+    return frame
+
+
+@pytest.fixture(scope="module")
+def data(source) -> ModelData:
+    return model_data(synthetic_frame(), source)
+
+
+@pytest.fixture(scope="module")
+def splits(data) -> pd.DataFrame:
+    return make_splits(data.groups, 3, 0.25, 0.25, SEED)
+
+
+def settings(**changes: object) -> BenchmarkSettings:
+    base = BenchmarkSettings(
+        al_features=AL_FEATURES,
+        lgbm=FAST,
+        root_seed=SEED,
+        batch_size=2,
+        n_iterations=3,
+        gp=GPOptions(n_starts=1),
+        rtal=RTALOptions(min_samples_leaf=3),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture(scope="module")
+def runs(data, splits) -> dict[str, pd.DataFrame]:
+    """Every approach on split 1 with the test settings."""
+    return {a: run_split(data, splits, 1, a, settings()) for a in APPROACHES}
+
+
+def acquired(table: pd.DataFrame) -> list[int]:
+    return [int(r) for cell in table["acquired_rows"] for r in str(cell).split(";") if r]
+
+
+def test_splits_partition_the_binaries_reproducibly(data, splits):
+    binaries = sorted(set(data.groups))
+    assert len(binaries) == 24
+    for s in range(3):
+        part = splits[splits["split"] == s]
+        assert sorted(part["binary"]) == binaries
+        assert part["role"].value_counts().to_dict() == {"pool": 12, "train": 6, "test": 6}
+    assert not splits[splits["split"] == 0]["role"].equals(splits[splits["split"] == 1]["role"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(splits, make_splits(data.groups, 3, 0.25, 0.25, SEED))
+    for bad in ((0.0, 0.25), (0.6, 0.5), (0.25, 1.0)):
+        with pytest.raises(ValueError, match="train"):
+            make_splits(data.groups, 3, *bad, SEED)
+    with pytest.raises(ValueError, match="too few"):
+        make_splits(["A-B", "A-C"], 1, 0.3, 0.3, SEED)
+    with pytest.raises(ValueError, match="n_splits"):
+        make_splits(data.groups, 0, 0.25, 0.25, SEED)
+
+
+def test_splits_table_is_checked_against_the_dataset(data, splits, tmp_path):
+    path = tmp_path / "splits.csv"
+    write_csv(splits, path)
+    table = read_splits(path)
+    train, test, pool = split_masks(table, 2, data.groups, path)
+    assert not np.any(train & test) and not np.any(train & pool) and not np.any(test & pool)
+    assert np.all(train | test | pool)
+    with pytest.raises(InputError, match="split 7 is not"):
+        split_masks(table, 7, data.groups, path)
+    with pytest.raises(InputError, match="lacks binaries"):
+        split_masks(table[table["binary"] != data.groups[0]], 0, data.groups, path)
+    with pytest.raises(InputError, match="absent from the dataset"):
+        split_masks(table, 0, data.groups[data.groups != data.groups[0]], path)
+    bad = splits.copy()
+    bad.loc[4, "role"] = "holdout"
+    write_csv(bad, path)
+    with pytest.raises(InputError, match=r"splits.csv:6: role 'holdout'"):
+        read_splits(path)
+    write_csv(pd.concat([splits, splits.iloc[[0]]]), path)
+    with pytest.raises(InputError, match="appears twice"):
+        read_splits(path)
+    write_csv(splits.drop(columns="role"), path)
+    with pytest.raises(InputError, match="missing column"):
+        read_splits(path)
+
+
+def test_equimolar_rows_prefer_half_then_lower_x_then_first_row(data):
+    rows = equimolar_rows(data.frame, np.arange(len(data.frame)))
+    x = data.frame["x_B"].to_numpy()
+    odd, double = data.groups[0], data.groups[4]  # binary 0 has 0.4/0.6 only; binary 1 has two rows at 0.5
+    assert x[rows[odd]] == 0.4
+    assert rows[double] == 4 + 2  # the first of its two x_B = 0.5 rows
+    assert all(x[r] == 0.5 for b, r in rows.items() if b != odd)
+    assert len(rows) == 24
+
+
+def test_feature_list_reader(tmp_path, data):
+    path = tmp_path / "features_al.txt"
+    path.write_text("# the AL set\n" + "\n".join(AL_FEATURES) + "\n\n")
+    assert read_feature_list(path, data.feature_names) == AL_FEATURES
+    path.write_text("Column_avgdev\nNotAFeature\n")
+    with pytest.raises(InputError, match=r"features_al.txt:2: unknown feature 'NotAFeature'"):
+        read_feature_list(path, data.feature_names)
+    path.write_text("Column_avgdev\nColumn_avgdev\n")
+    with pytest.raises(InputError, match=":2: feature 'Column_avgdev' listed twice"):
+        read_feature_list(path, data.feature_names)
+    path.write_text("# nothing\n")
+    with pytest.raises(InputError, match="no feature names"):
+        read_feature_list(path, data.feature_names)
+
+
+def test_every_approach_shares_iteration_zero_and_acquires_from_the_pool_only(data, splits, runs):
+    _, _, pool = split_masks(splits, 1, data.groups)
+    starts = {a: t["rmse"].iloc[0] for a, t in runs.items()}
+    assert len(set(starts.values())) == 1  # same split, same evaluator, same seed: identical starting point
+    for approach, table in runs.items():
+        assert table["iteration"].tolist() == [0, 1, 2, 3]
+        assert table["n_acquired"].tolist() == [0, 2, 4, 6]
+        rows = acquired(table)
+        assert len(rows) == len(set(rows)) == 6, approach  # a point is never acquired twice
+        assert pool[rows].all(), approach  # never a train or test row
+
+
+def test_binary_level_approaches_remove_binaries_and_take_equimolar_points(data, splits, runs):
+    _, _, pool = split_masks(splits, 1, data.groups)
+    equimolar = equimolar_rows(data.frame, np.flatnonzero(pool))
+    for approach in ("random", "rtal_binaries", "gp_binaries"):
+        rows = acquired(runs[approach])
+        binaries = data.groups[rows]
+        assert len(set(binaries)) == len(rows), approach  # the binary left the pool once picked
+        if approach != "gp_binaries":
+            assert all(equimolar[b] == r for b, r in zip(binaries, rows, strict=True)), approach
+
+
+def test_acquisitions_never_depend_on_test_targets(data, splits, runs):
+    _, test, _ = split_masks(splits, 1, data.groups)
+    y = data.y.copy()
+    y[test] += np.random.default_rng(5).normal(0, 50, test.sum())
+    perturbed = dataclasses.replace(data, y=y)
+    for approach in APPROACHES:
+        again = run_split(perturbed, splits, 1, approach, settings())
+        assert acquired(again) == acquired(runs[approach]), approach
+        assert not np.allclose(again["rmse"], runs[approach]["rmse"])  # the evaluator does see the change
+
+
+def test_same_seed_same_bytes_other_seed_other_picks(data, splits, runs, tmp_path):
+    block = run_block(data, splits, "gp_points", [1, 2], settings())
+    again = run_block(data, splits, "gp_points", [1, 2], settings())
+    write_csv(block, tmp_path / "a.csv")
+    write_csv(again, tmp_path / "b.csv")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    pd.testing.assert_frame_equal(block[block["split"] == 1].reset_index(drop=True), runs["gp_points"])
+    other = run_split(data, splits, 1, "random", settings(root_seed=SEED + 1))
+    assert acquired(other) != acquired(runs["random"])
+
+
+def test_pool_exhaustion_and_default_iterations(data, splits):
+    assert default_iterations(204, 4) == 51  # the paper's pool → its ~50 iterations
+    assert default_iterations(3, 4) == 1
+    table = run_split(data, splits, 0, "random", settings(n_iterations=None))
+    assert table["iteration"].max() == 12 // 2  # every pool binary taken once
+    long = run_split(data, splits, 0, "rtal_binaries", settings(n_iterations=10, batch_size=5))
+    assert long["n_acquired"].tolist() == [0, 5, 10, 12]  # stops when the pool is empty
+
+
+def test_gp_refit_schedule_changes_only_the_gp_runs(data, splits, runs):
+    refit = run_split(data, splits, 1, "gp_points", settings(gp=GPOptions(n_starts=1, refit_every=1)))
+    assert refit["rmse"].iloc[0] == runs["gp_points"]["rmse"].iloc[0]
+    assert refit["acquired_rows"].iloc[1] == runs["gp_points"]["acquired_rows"].iloc[1]  # first batch: same GP
+
+
+def test_bad_arguments(data, splits):
+    with pytest.raises(ValueError, match="unknown approach"):
+        run_split(data, splits, 0, "thompson", settings())
+    with pytest.raises(ValueError, match="unknown feature"):
+        run_split(data, splits, 0, "random", settings(al_features=("Nope",)))
+    with pytest.raises(ValueError, match="batch_size"):
+        settings(batch_size=0)
+    with pytest.raises(ValueError, match="n_iterations"):
+        settings(n_iterations=0)
+    with pytest.raises(ValueError, match="refit_every"):
+        settings(gp=GPOptions(refit_every=-1))
+
+
+def constructed_results() -> pd.DataFrame:
+    curves = {
+        "random": {0: [10, 8, 6], 1: [12, 10, 8]},
+        "gp_points": {0: [10, 7, 5], 1: [12, 9, 7]},
+        "rtal_points": {0: [10, 9, 8], 1: [12, 11, 10]},
+    }
+    rows = [
+        (a, s, i, 4 * i, r, "")
+        for a, by_split in curves.items()
+        for s, rmse in by_split.items()
+        for i, r in enumerate(rmse)
+    ]
+    return pd.DataFrame(rows, columns=["approach", "split", "iteration", "n_acquired", "rmse", "acquired_rows"])
+
+
+def test_curves_and_summary_on_a_constructed_table():
+    results = constructed_results()
+    curves = learning_curves(results)
+    assert curves["approach"].unique().tolist() == ["random", "rtal_points", "gp_points"]  # approach order
+    random = curves[curves["approach"] == "random"]
+    assert random["rmse_mean"].tolist() == [11, 9, 7]
+    assert random["rmse_std"].iloc[0] == pytest.approx(2**0.5)
+    assert random["n_splits"].tolist() == [2, 2, 2] and random["n_acquired"].tolist() == [0, 4, 8]
+    summary = summarise(results).set_index("approach")
+    # Mean curves: random 11, 9, 7 (area 18); gp 11, 8, 6 (16.5); rtal 11, 10, 9 (20).
+    assert summary.loc["random", "auc_ratio"] == 1
+    assert summary.loc["gp_points", "auc_ratio"] == pytest.approx(16.5 / 18)
+    assert summary.loc["rtal_points", "auc_ratio"] == pytest.approx(20 / 18)
+    # Per split: gp 14.5/16 and 18.5/20.
+    assert summary.loc["gp_points", "auc_ratio_split_mean"] == pytest.approx((14.5 / 16 + 18.5 / 20) / 2)
+    assert summary.loc["gp_points", "auc_ratio_split_std"] == pytest.approx(abs(18.5 / 20 - 14.5 / 16) / 2**0.5)
+    assert summary.loc["gp_points", "share_splits_better"] == 1
+    assert summary.loc["rtal_points", "share_splits_better"] == 0
+    # Random's final mean RMSE is 7: gp reaches it at iteration 2, rtal never.
+    assert summary.loc["gp_points", "iterations_to_reference_final"] == 2
+    assert np.isnan(summary.loc["rtal_points", "iterations_to_reference_final"])
+    assert summary.loc["gp_points", "rmse_final_mean"] == 6
+    assert summary.loc["gp_points", "rmse_final_std"] == pytest.approx(2**0.5)
+    assert summary.loc["gp_points", "approach_number"] == 4
+    with pytest.raises(InputError, match="reference approach"):
+        summarise(results[results["approach"] != "random"])
+
+
+def test_read_results_checks_the_block_tables(tmp_path):
+    results = constructed_results()
+    paths = []
+    for approach, part in results.groupby("approach"):
+        paths.append(tmp_path / f"{approach}.csv")
+        write_csv(part, paths[-1])
+    pd.testing.assert_frame_equal(read_results(paths).drop(columns="acquired_rows"),
+                                  results.iloc[[0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17, 6, 7, 8, 9, 10, 11]]
+                                  .reset_index(drop=True).drop(columns="acquired_rows"))  # fmt: skip
+    with pytest.raises(InputError, match="twice"):
+        read_results([*paths, paths[0]])
+    bad = tmp_path / "bad.csv"
+    write_csv(results.assign(approach="thompson"), bad)
+    with pytest.raises(InputError, match=r"bad.csv:2: unknown approach"):
+        read_results([bad])
+    write_csv(results.drop(columns="rmse"), bad)
+    with pytest.raises(InputError, match="missing column"):
+        read_results([bad])
+
+
+def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_script):
+    dataset = tmp_path / "dataset.csv"
+    synthetic_frame().to_csv(dataset, index=False)
+    features = tmp_path / "features_al.txt"
+    features.write_text("\n".join(AL_FEATURES) + "\n")
+    splits = tmp_path / "splits.csv"
+    done = run_script(
+        "al_splits.py",
+        {
+            "input": {"dataset": str(dataset)},
+            "output": {"splits": str(splits)},
+            "params": {"n_splits": 2, "train_fraction": 0.25, "test_fraction": 0.25, "seed": SEED},
+            "log": str(tmp_path / "splits.log"),
+        },
+    )
+    assert done.returncode == 0, done.stderr + (tmp_path / "splits.log").read_text()
+    tables = []
+    for approach in ("random", "gp_binaries"):
+        tables.append(tmp_path / f"{approach}_0.csv")
+        done = run_script(
+            "al_block.py",
+            {
+                "input": {
+                    "dataset": str(dataset),
+                    "elements": str(repo_dir / "data" / "derived" / "elements.csv"),
+                    "splits": str(splits),
+                    "features_al": str(features),
+                },
+                "output": {"table": str(tables[-1])},
+                "params": {
+                    "approach": approach,
+                    "splits": [0, 1],
+                    "lgbm": FAST,
+                    "batch_size": 2,
+                    "n_iterations": 2,
+                    "eval_features": None,
+                    "gp": {"refit_every": 0, "n_starts": 1},
+                    "rtal": {"min_samples_leaf": 3},
+                    "seed": SEED,
+                },
+                "log": str(tmp_path / f"{approach}.log"),
+            },
+        )
+        log = (tmp_path / f"{approach}.log").read_text()
+        assert done.returncode == 0, done.stderr + log
+        assert "iteration 2/2" in log  # progress is logged per iteration
+    out = {name: tmp_path / f"{name}.csv" for name in ("per_split", "curves", "summary")}
+    done = run_script(
+        "al_gather.py",
+        {
+            "input": {"tables": [str(t) for t in tables]},
+            "output": {k: str(v) for k, v in out.items()},
+            "params": {"reference": "random"},
+            "log": str(tmp_path / "gather.log"),
+        },
+    )
+    assert done.returncode == 0, done.stderr + (tmp_path / "gather.log").read_text()
+    curves = pd.read_csv(out["curves"])
+    assert curves.columns.tolist() == ["approach", "iteration", "n_acquired", "rmse_mean", "rmse_std", "n_splits"]
+    assert len(curves) == 6 and set(curves["n_splits"]) == {2}
+    summary = pd.read_csv(out["summary"])
+    assert summary["approach"].tolist() == ["random", "gp_binaries"]
+    assert len(pd.read_csv(out["per_split"])) == 12
