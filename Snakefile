@@ -1,5 +1,5 @@
 # hmixal: enthalpy of mixing of liquid alloys — the pipeline.
-# Usage: snakemake --profile profiles/default   (local)   |   snakemake --profile profiles/slurm   (cluster)
+# Usage: snakemake --profile profiles/local   (local)   |   snakemake --profile profiles/slurm   (cluster)
 
 from snakemake.utils import min_version
 
@@ -9,12 +9,17 @@ min_version("9.19")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/selection.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/active_learning.smk"
+include: "workflow/rules/uncertainty.smk"
 include: "workflow/rules/aimd.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -29,3 +34,6 @@ rule all:
         "results/model/hmixal_liquid.tdb",
         "results/active_learning/curves.csv",
         "results/active_learning/summary.csv",
+        "results/uncertainty/acquisition_plan.csv",
+        "results/uncertainty/miedema_groups.json",
+        FIGURES,

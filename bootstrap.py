@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     command, rest = argv[0], argv[1:]
     if command == "run":
-        cmd = [str(BIN / "snakemake"), "--profile", "profiles/default", *rest]
+        cmd = [str(BIN / "snakemake"), "--profile", "profiles/local", *rest]
     else:
         cmd = [str(BIN / "python"), "-m", "pytest", *rest]
     return subprocess.run(cmd, cwd=ROOT).returncode

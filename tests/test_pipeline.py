@@ -52,7 +52,7 @@ def snakemake(
     workdir: Path, *args: str, configs: tuple[str, ...] = (), timeout: int = 900
 ) -> subprocess.CompletedProcess:
     """Run snakemake with the default profile and the quick configuration (plus ``configs``)."""
-    command = [*SNAKEMAKE, "--profile", "profiles/default", "--cores", "2", *args]
+    command = [*SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", *args]
     command += ["--configfile", "config/ci.yaml", *configs]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout)
 
@@ -79,7 +79,7 @@ def test_quick_run_writes_every_table(finished_run):
 
 def test_interrupted_run_resumes_to_identical_tables(finished_run, tmp_path):
     workdir = scratch_copy(tmp_path / "interrupted")
-    command = [*SNAKEMAKE, "--profile", "profiles/default", "--cores", "2", "--configfile", "config/ci.yaml"]
+    command = [*SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", "--configfile", "config/ci.yaml"]
     process = subprocess.Popen(
         command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -138,3 +138,40 @@ def test_emt_engine_closes_the_loop(finished_run, tmp_path):
     assert "not DFT" in results["reference"].iloc[0]
     final = pd.read_csv(workdir / "results/data/dataset_final.csv", keep_default_na=False)
     assert ((final["source_type"] == "aimd") & (final["A"] == "Ag") & (final["B"] == "Cu")).sum() == 1
+
+
+FIGURE_FILES = {
+    "fig1_uncertainty_map": "uncertainty_map",
+    "fig2_parity": "parity",
+    "fig3_aimd_shift": "aimd_shift",
+    "fig4_refractory_trends": "refractory_trends",
+    "fig5_cp_s_ratios": "cp_s_ratios",
+    "figS1_rfe": "rfe",
+    "figS2_al_curves": "al_curves",
+    "figS3_kmeans_al": "kmeans_scan",
+    "figS4_kmeans_cps": "kmeans_scan",
+    "figS5_cluster_map": "cluster_map",
+}
+
+
+def test_figure_rules_write_valid_images_of_the_expected_size(finished_run):
+    from PIL import Image
+
+    from hmixal.figures import FIGURE_SIZES, PNG_DPI
+
+    for name, kind in FIGURE_FILES.items():
+        png = finished_run / "results" / "figures" / f"{name}.png"
+        with Image.open(png) as image:
+            image.verify()
+        with Image.open(png) as image:
+            expected = tuple(round(v * PNG_DPI) for v in FIGURE_SIZES[kind])
+            assert abs(image.size[0] - expected[0]) <= 2 and abs(image.size[1] - expected[1]) <= 2, name
+        pdf = png.with_suffix(".pdf")
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000, name
+    assert (finished_run / "results" / "figures" / "metrics.html").stat().st_size > 0
+
+
+def test_report_renders(finished_run, tmp_path):
+    done = snakemake(finished_run, "--report", str(tmp_path / "report.html"))
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert (tmp_path / "report.html").stat().st_size > 100_000

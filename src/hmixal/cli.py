@@ -59,7 +59,7 @@ def _predictor(results: str):
     if not (final / "model.txt").is_file():
         raise MissingArtifactError(
             f"no trained model under {root}; build it with "
-            "`snakemake --profile profiles/default results/model/predictions.csv` (or `python3 bootstrap.py run`)"
+            "`snakemake --profile profiles/local results/model/predictions.csv` (or `python3 bootstrap.py run`)"
         )
     return Predictor.load(final, folds)
 
@@ -82,6 +82,22 @@ def cmd_predict(args: argparse.Namespace) -> pd.DataFrame:
 
         frames.append(predict_alloys(predictor, alloys))
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def cmd_plan(args: argparse.Namespace) -> pd.DataFrame:
+    """The acquisition plan: binaries ranked by GP uncertainty, with cluster, coverage and composition."""
+    from pathlib import Path
+
+    from hmixal.dataset import read_table
+    from hmixal.plan import format_plan
+
+    path = Path(args.results) / "uncertainty" / "acquisition_plan.csv"
+    if not path.is_file():
+        raise MissingArtifactError(
+            f"no acquisition plan at {path}; build it with "
+            "`snakemake --profile profiles/local results/uncertainty/acquisition_plan.csv`"
+        )
+    return format_plan(read_table(path), args.top)
 
 
 def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
@@ -148,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X_B",
         help="mole fraction(s) of B for binaries (default 0.5)",
     )
+    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+
+    p = add("plan", cmd_plan, "where new data would help most: binaries ranked by GP uncertainty")
+    p.add_argument("--top", type=int, default=20, help="how many binaries (default 20)")
     p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
 
     aimd = sub.add_parser("aimd", help="AIMD runs: import finished VASP runs", description="AIMD runs")

@@ -174,7 +174,7 @@ class TrainedModel:
         directory = Path(directory)
         if not (directory / "model.txt").is_file() or not (directory / "meta.json").is_file():
             raise MissingArtifactError(
-                f"no trained model in {directory}; run `snakemake --profile profiles/default` to build it"
+                f"no trained model in {directory}; run `snakemake --profile profiles/local` to build it"
             )
         meta = json.loads((directory / "meta.json").read_text())
         booster = lgb.Booster(model_file=str(directory / "model.txt"))

@@ -26,3 +26,17 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
 CONDA_ENV = "../../envs/hmixal.yaml"
+
+
+FIG = "results/figures"
+
+
+def figure_outputs(name, caption, category, label):
+    """Named outputs of a figure rule: the PNG in the report, the PDF and the plotted numbers beside it."""
+    return {
+        "png": report(
+            f"{FIG}/{name}.png", caption=f"../report/{caption}.rst", category=category, labels={"figure": label}
+        ),
+        "pdf": f"{FIG}/{name}.pdf",
+        "data": f"{FIG}/{name}.csv",
+    }

@@ -1,0 +1,235 @@
+# Figures of the paper (Fig. 1–5, suppl. Fig. S1–S5) and the key-metrics page, for `snakemake --report`.
+# One script draws any figure (params.figure picks it); the other params are keyword options of the
+# hmixal.figures function. Each figure writes a PNG (report), a PDF (papers) and a CSV of the plotted numbers.
+
+FIG_CATEGORY = "1. Figures of the paper"
+SUPPL_CATEGORY = "2. Supplementary figures"
+
+
+rule figure_uncertainty_map:
+    input:
+        gp_map="results/uncertainty/gp_map.csv",
+        elements=derived("elements"),
+    output:
+        **figure_outputs("fig1_uncertainty_map", "fig1_uncertainty_map", FIG_CATEGORY, "Fig. 1"),
+    params:
+        figure="uncertainty_map",
+    log:
+        "results/logs/figures/fig1_uncertainty_map.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_parity:
+    input:
+        oof="results/model/oof_predictions.csv",
+    output:
+        **figure_outputs("fig2_parity", "fig2_parity", FIG_CATEGORY, "Fig. 2"),
+    params:
+        figure="parity",
+    log:
+        "results/logs/figures/fig2_parity.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_aimd_shift:
+    input:
+        predictions="results/model/predictions.csv",
+    output:
+        **figure_outputs("fig3_aimd_shift", "fig3_aimd_shift", FIG_CATEGORY, "Fig. 3"),
+    params:
+        figure="aimd_shift",
+        refractory=["Ir", "Os", "Re", "W"],
+        at="extremum",
+    log:
+        "results/logs/figures/fig3_aimd_shift.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_refractory_trends:
+    input:
+        predictions="results/model/predictions.csv",
+        aimd_points="results/model/oof_predictions.csv",
+        elements=derived("elements"),
+    output:
+        **figure_outputs("fig4_refractory_trends", "fig4_refractory_trends", FIG_CATEGORY, "Fig. 4"),
+    params:
+        figure="refractory_trends",
+        refractory=["W", "Re", "Os", "Ir"],
+        periods=[3, 4, 5],
+    log:
+        "results/logs/figures/fig4_refractory_trends.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_cp_s_ratios:
+    input:
+        ratios="results/uncertainty/miedema_groups_binaries.csv",
+    output:
+        **figure_outputs("fig5_cp_s_ratios", "fig5_cp_s_ratios", FIG_CATEGORY, "Fig. 5"),
+    params:
+        figure="cp_s_ratios",
+    log:
+        "results/logs/figures/fig5_cp_s_ratios.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_rfe:
+    input:
+        curve="results/selection/rfe_curve.csv",
+    output:
+        **figure_outputs("figS1_rfe", "figS1_rfe", SUPPL_CATEGORY, "Fig. S1"),
+    params:
+        figure="rfe",
+        marks=[config["selection"]["n_features_al"], config["selection"]["n_features_final"]],
+    log:
+        "results/logs/figures/figS1_rfe.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_al_curves:
+    input:
+        curves="results/active_learning/curves.csv",
+    output:
+        **figure_outputs("figS2_al_curves", "figS2_al_curves", SUPPL_CATEGORY, "Fig. S2"),
+    params:
+        figure="al_curves",
+    log:
+        "results/logs/figures/figS2_al_curves.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_kmeans_al:
+    input:
+        scan="results/uncertainty/kmeans_scan.csv",
+    output:
+        **figure_outputs("figS3_kmeans_al", "figS3_kmeans_al", SUPPL_CATEGORY, "Fig. S3"),
+    params:
+        figure="kmeans_scan",
+        chosen_k=config["uncertainty"]["k"],
+        features="the 10 active-learning features",
+    log:
+        "results/logs/figures/figS3_kmeans_al.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_kmeans_cps:
+    input:
+        scan="results/uncertainty/kmeans_scan_cps.csv",
+    output:
+        **figure_outputs("figS4_kmeans_cps", "figS4_kmeans_cps", SUPPL_CATEGORY, "Fig. S4"),
+    params:
+        figure="kmeans_scan",
+        chosen_k=3,
+        features="mean and avg. deviation of liquid $C_p$ and $S$",
+    log:
+        "results/logs/figures/figS4_kmeans_cps.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule figure_cluster_map:
+    input:
+        clusters="results/uncertainty/miedema_groups_binaries.csv",  # the same table as Fig. 5
+        elements=derived("elements"),
+    output:
+        **figure_outputs("figS5_cluster_map", "figS5_cluster_map", SUPPL_CATEGORY, "Fig. S5"),
+    params:
+        figure="cluster_map",
+    log:
+        "results/logs/figures/figS5_cluster_map.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
+rule metrics_report:
+    input:
+        metrics="results/model/metrics.json",
+    output:
+        html=report(f"{FIG}/metrics.html", caption="../report/metrics.rst", category="0. Key metrics"),
+    log:
+        "results/logs/figures/metrics.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/metrics_report.py"
+
+
+FIGURES = [
+    f"{FIG}/{name}.png"
+    for name in (
+        "fig1_uncertainty_map", "fig2_parity", "fig3_aimd_shift", "fig4_refractory_trends", "fig5_cp_s_ratios",
+        "figS1_rfe", "figS2_al_curves", "figS3_kmeans_al", "figS4_kmeans_cps", "figS5_cluster_map",
+    )
+] + [f"{FIG}/metrics.html"]

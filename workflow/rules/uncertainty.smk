@@ -1,0 +1,110 @@
+# Uncertainty map (seed Fig. 1, §2.1): a GP on the 10 AL features trained on the initial dataset, its maximum
+# variance per binary, K-means clusters of the equimolar liquids, the acquisition plan, and the Miedema groups
+# recovered from thermodynamic features (seed §2.5, supplementary note 3).
+
+UNC = config["uncertainty"]
+
+
+rule gp_map:
+    input:
+        dataset="results/data/dataset_initial.csv",
+        elements=derived("elements"),
+        features_al="results/selection/features_al.txt",
+    output:
+        variance="results/uncertainty/gp_variance.csv",
+        hyper="results/uncertainty/gp_hyper.json",
+    params:
+        features=UNC["features"],
+        step=UNC["step"],
+        n_starts=UNC["n_starts"],
+        hyper_subsample=UNC["hyper_subsample"],
+        seed=config["seed"],
+    log:
+        "results/logs/gp_map.log",
+    benchmark:
+        "results/benchmarks/gp_map.tsv"
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../../scripts/gp_map.py"
+
+
+rule clusters:
+    input:
+        variance="results/uncertainty/gp_variance.csv",
+        hyper="results/uncertainty/gp_hyper.json",
+        elements=derived("elements"),
+    output:
+        map="results/uncertainty/gp_map.csv",
+        clusters="results/uncertainty/clusters.csv",
+        scan="results/uncertainty/kmeans_scan.csv",
+    params:
+        k=UNC["k"],
+        k_min=UNC["k_min"],
+        k_max=UNC["k_max"],
+        n_init=UNC["n_init"],
+        refractory=UNC["refractory"],
+        seed=config["seed"],
+    log:
+        "results/logs/clusters.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/clusters.py"
+
+
+rule acquisition_plan:
+    input:
+        map="results/uncertainty/gp_map.csv",
+    output:
+        plan="results/uncertainty/acquisition_plan.csv",
+    params:
+        exclude=UNC["plan"]["exclude"],
+        order=UNC["plan"]["order"],
+        top=UNC["plan"]["top"],
+    log:
+        "results/logs/acquisition_plan.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/acquisition_plan.py"
+
+
+rule miedema_groups:
+    input:
+        elements=derived("elements"),
+    output:
+        binaries="results/uncertainty/miedema_groups_binaries.csv",
+        confusion="results/uncertainty/miedema_groups_confusion.csv",
+        scan="results/uncertainty/kmeans_scan_cps.csv",
+        ratios="results/uncertainty/miedema_ratios.csv",
+        accuracy="results/uncertainty/miedema_groups.json",
+    params:
+        features=UNC["miedema_groups"]["features"],
+        k=UNC["miedema_groups"]["k"],
+        k_min=UNC["k_min"],
+        k_max=UNC["k_max"],
+        n_init=UNC["n_init"],
+        seed=config["seed"],
+    log:
+        "results/logs/miedema_groups.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/miedema_groups.py"
