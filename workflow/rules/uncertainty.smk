@@ -70,6 +70,7 @@ rule acquisition_plan:
         exclude=UNC["plan"]["exclude"],
         order=UNC["plan"]["order"],
         top=UNC["plan"]["top"],
+        rank_by=UNC["plan"]["rank_by"],
     log:
         "results/logs/acquisition_plan.log",
     conda:

@@ -1,0 +1,248 @@
+"""The GP uncertainty map: where in the 2415 binary liquids new ΔH_mix data would teach the model most.
+
+A Gaussian process on the standardised active-learning features (the 10 of seed §2.1) is trained on the
+initial dataset with the active-learning benchmark's target, y = ΔH_mix(data) − ΔH_mix(Miedema). For every
+binary the posterior variance of the latent function is evaluated on a composition grid; its maximum and
+the composition where it occurs make the map (seed Fig. 1, METHOD §8). The variance does not depend on the
+targets, only on where the training points lie and on the hyper-parameters, which are learnt once (seeded).
+
+Cost: one Cholesky factorisation of the n × n training matrix, then n² flops per candidate for the
+triangular solve. Candidates are processed a block of binaries at a time, so memory stays at a few
+k(candidate, train) blocks and the full candidate covariance is never formed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hmixal.active_learning import read_feature_list
+from hmixal.errors import InputError
+from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
+from hmixal.miedema import miedema_groups
+from hmixal.model import FeatureSource, ModelData
+from hmixal.splits import derive_seed
+from hmixal.systems import all_binaries, composition_grid
+
+# The seed's 10 active-learning features (§2.1), in hmixal's names: the fallback before the RFE study ran.
+PAPER_AL_FEATURES: tuple[str, ...] = (
+    "Column_avgdev",
+    "Cpliq_avgdev",
+    "Cpfus_avgdev",
+    "FirstIonizationEnergy_avgdev",
+    "Hfus_avgdev",
+    "Sfus_avgdev",
+    "Density_avgdev",
+    "Column_mean",
+    "Cpliq_mean",
+    "Sfus_mean",
+)
+# Columns of the variance table; the clustering step inserts ``cluster`` after ``x_at_max`` (gp_map.csv).
+MAP_COLUMNS: tuple[str, ...] = (
+    "A",
+    "B",
+    "max_variance",
+    "x_at_max",
+    "mean_variance",
+    "n_points_in_dataset",
+    "n_compositions_in_dataset",
+    "max_std_kJ_per_mol",
+    "variance_at_equimolar",
+    "miedema_group",
+)
+# Blocks of 32 binaries × 99 compositions ≈ 3200 candidates: k(candidate, train) blocks of ~60 MB at
+# n ≈ 2300 training points (a few such temporaries at a time), enough right-hand sides for efficient BLAS.
+DEFAULT_BLOCK_BINARIES = 32
+
+
+@dataclass(frozen=True)
+class HyperSettings:
+    """How the GP hyper-parameters are learnt: PHYSBO random starts and an optional seeded subsample."""
+
+    n_starts: int = 5
+    # Each marginal-likelihood step costs a Cholesky and an inverse of the training matrix (O(n³)): ~17
+    # CPU-minutes on all 2291 initial rows, 2–3 on 1000. Subsamples of 400–1200 rows gave the same ranking
+    # of binaries as all rows (Spearman ≥ 0.9996, docs/uncertainty.md); 0 = all rows.
+    subsample: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.n_starts < 1:
+            raise InputError(None, None, f"GP n_starts must be ≥ 1, got {self.n_starts}")
+        if self.subsample < 0:
+            raise InputError(None, None, f"GP hyper-parameter subsample must be ≥ 0, got {self.subsample}")
+
+
+def resolve_features(
+    features: Sequence[str] | None, features_file: str | Path | None, known: Sequence[str]
+) -> tuple[str, ...]:
+    """The GP features: an explicit list (config) if given, else the names in ``features_file`` (RFE output)."""
+    if features:
+        if isinstance(features, str):
+            raise InputError(None, None, f"GP features must be a list of names, got the string {features!r}")
+        unknown = [f for f in features if f not in known]
+        if unknown:
+            raise InputError(None, None, f"unknown GP feature(s): {', '.join(unknown)}")
+        if len(set(features)) != len(features):
+            raise InputError(None, None, "a GP feature is listed twice")
+        return tuple(features)
+    if features_file is None:
+        raise InputError(None, None, "no GP features: give a list or a feature file")
+    return read_feature_list(features_file, known)
+
+
+def feature_positions(names: Sequence[str], features: Sequence[str]) -> list[int]:
+    """Column positions of ``features`` among ``names``, or an InputError naming the unknown ones."""
+    position = {n: i for i, n in enumerate(names)}
+    unknown = [f for f in features if f not in position]
+    if unknown:
+        raise InputError(None, None, f"unknown feature(s): {', '.join(unknown)}")
+    return [position[f] for f in features]
+
+
+def train_gp(
+    data: ModelData, features: Sequence[str], seed: int, settings: HyperSettings = HyperSettings()
+) -> GaussianProcess:
+    """A GP on ``features`` of every dataset row, standardised with the dataset's own column statistics, its
+    hyper-parameters learnt once (on a seeded row subsample if ``settings.subsample`` asks for one)."""
+    X = data.X[:, feature_positions(data.feature_names, features)]
+    scaler = Standardiser.fit(X)
+    Xs = scaler.transform(X)
+    rows = np.arange(X.shape[0])
+    if 0 < settings.subsample < X.shape[0]:
+        rng = np.random.default_rng(derive_seed(seed, "gp-map-hyper-subsample"))
+        rows = np.sort(rng.choice(rows, size=settings.subsample, replace=False))
+    hyper = learn_hyper(Xs[rows], data.y[rows], derive_seed(seed, "gp-map-hyper"), n_starts=settings.n_starts)
+    return GaussianProcess(X, data.y, hyper, scaler)
+
+
+def condition_gp(data: ModelData, features: Sequence[str], hyper: GPHyper) -> GaussianProcess:
+    """A GP on ``features`` of every dataset row with given hyper-parameters (no learning)."""
+    X = data.X[:, feature_positions(data.feature_names, features)]
+    return GaussianProcess(X, data.y, hyper, Standardiser.fit(X))
+
+
+def variance_map(
+    gp: GaussianProcess,
+    source: FeatureSource,
+    features: Sequence[str],
+    pairs: Sequence[tuple[str, str]] | None = None,
+    step: float = 0.01,
+    block_binaries: int = DEFAULT_BLOCK_BINARIES,
+) -> pd.DataFrame:
+    """Per binary: the maximum latent variance over x_B = step … 1 − step, where it occurs, its mean over the
+    grid, and the variance at x_B = 0.5.
+
+    Variances are in (kJ/mol)². Binaries are processed ``block_binaries`` at a time; the triangular solves
+    use the BLAS threads of the process (a rule's ``threads``, set by ``hmixal.jobs.start_job``). Python
+    threads would not help: SciPy's triangular solve holds the GIL. The first grid point wins a tie.
+    """
+    pairs = all_binaries() if pairs is None else list(pairs)
+    if not pairs:
+        raise InputError(None, None, "no binaries to map")
+    if block_binaries < 1:
+        raise InputError(None, None, f"block_binaries must be ≥ 1, got {block_binaries}")
+    try:
+        x = composition_grid(step)
+    except ValueError as exc:
+        raise InputError(None, None, str(exc)) from None
+    columns = feature_positions(source.names, features)
+    a_all = np.array([p[0] for p in pairs])
+    b_all = np.array([p[1] for p in pairs])
+    max_variance = np.empty(len(pairs))
+    mean_variance = np.empty(len(pairs))
+    x_at_max = np.empty(len(pairs))
+    for start in range(0, len(pairs), block_binaries):
+        a = a_all[start : start + block_binaries]
+        b = b_all[start : start + block_binaries]
+        Z = source.features(np.repeat(a, x.size), np.repeat(b, x.size), np.tile(x, a.size))[:, columns]
+        variance = gp.latent_variance(Z, chunk=Z.shape[0]).reshape(a.size, x.size)
+        best = np.argmax(variance, axis=1)
+        max_variance[start : start + a.size] = variance[np.arange(a.size), best]
+        mean_variance[start : start + a.size] = variance.mean(axis=1)
+        x_at_max[start : start + a.size] = x[best]
+    equimolar = source.features(a_all, b_all, np.full(len(pairs), 0.5))[:, columns]
+    return pd.DataFrame(
+        {
+            "A": a_all,
+            "B": b_all,
+            "max_variance": max_variance,
+            "max_std_kJ_per_mol": np.sqrt(max_variance),
+            "x_at_max": x_at_max,
+            "mean_variance": mean_variance,
+            "variance_at_equimolar": gp.latent_variance(equimolar),
+        }
+    )
+
+
+def dataset_coverage(dataset: pd.DataFrame, pairs: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Per binary (A < B): the number of dataset rows and of distinct compositions x_B it holds."""
+    pairs = all_binaries() if pairs is None else list(pairs)
+    missing = {"A", "B", "x_B"} - set(dataset.columns)
+    if missing:
+        raise InputError(None, None, f"dataset lacks column(s) {sorted(missing)}")
+    counts = dataset.groupby(["A", "B"]).agg(n_points=("x_B", "size"), n_compositions=("x_B", "nunique"))
+    # A binary outside hmixal's canonical A < B pairs means a malformed dataset, not just an unmapped binary.
+    unknown = counts.index.difference(pd.MultiIndex.from_tuples(all_binaries(), names=["A", "B"]))
+    if len(unknown):
+        a, b = unknown[0]
+        raise InputError(None, None, f"dataset binary {a}-{b} is not a known binary with A < B alphabetically")
+    counts = counts.reindex(pd.MultiIndex.from_tuples(pairs, names=["A", "B"]), fill_value=0)
+    return pd.DataFrame(
+        {
+            "A": [p[0] for p in pairs],
+            "B": [p[1] for p in pairs],
+            "n_points_in_dataset": counts["n_points"].to_numpy(dtype=np.int64),
+            "n_compositions_in_dataset": counts["n_compositions"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def uncertainty_table(
+    gp: GaussianProcess,
+    dataset: pd.DataFrame,
+    source: FeatureSource,
+    features: Sequence[str],
+    step: float = 0.01,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    block_binaries: int = DEFAULT_BLOCK_BINARIES,
+) -> pd.DataFrame:
+    """The map without clusters: variance columns, Miedema group and dataset coverage (``MAP_COLUMNS``)."""
+    pairs = all_binaries() if pairs is None else list(pairs)
+    table = variance_map(gp, source, features, pairs, step, block_binaries)
+    coverage = dataset_coverage(dataset, pairs)
+    table["miedema_group"] = miedema_groups(table["A"].to_numpy(), table["B"].to_numpy())
+    table["n_points_in_dataset"] = coverage["n_points_in_dataset"].to_numpy()
+    table["n_compositions_in_dataset"] = coverage["n_compositions_in_dataset"].to_numpy()
+    return table[list(MAP_COLUMNS)]
+
+
+def read_uncertainty_table(path: str | Path, required: Sequence[str] = MAP_COLUMNS) -> pd.DataFrame:
+    """Read a map written by this module, checking the columns and that variances are finite and ≥ 0."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "uncertainty map not found")
+    try:
+        table = pd.read_csv(path, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"not a readable CSV table: {exc}") from exc
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise InputError(path, 1, f"missing column(s): {', '.join(missing)}")
+    for column in [c for c in ("max_variance", "mean_variance", "x_at_max") if c in table.columns]:
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if column == "x_at_max":
+            bad |= (values == 0) | (values >= 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(path, i + 2, f"{column} {table[column].iloc[i]!r} is not a valid value")
+        table[column] = values
+    duplicated = table.duplicated(["A", "B"])
+    if duplicated.any():
+        i = int(np.flatnonzero(duplicated)[0])
+        raise InputError(path, i + 2, f"binary {table['A'].iloc[i]}-{table['B'].iloc[i]} appears twice")
+    return table

@@ -1,0 +1,126 @@
+"""Tests of the acquisition plan: ranking, excluded elements, spreading over clusters, and the AIMD hand-off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hmixal.aimd.systems import read_plan
+from hmixal.errors import InputError, MissingArtifactError
+from hmixal.io import write_csv
+from hmixal.plan import DISPLAY_COLUMNS, acquisition_plan, format_plan, load_plan
+
+
+@pytest.fixture()
+def gp_map() -> pd.DataFrame:
+    """A small clustered map; C-W is the most uncertain binary, Al-Ni and Cu-Ni tie."""
+    return pd.DataFrame(
+        {
+            "A": ["Al", "C", "Cu", "Ir", "Li", "Ni", "Os", "Al", "Bi"],
+            "B": ["Ni", "W", "Ni", "W", "Pb", "Ti", "Ti", "Zr", "Li"],
+            "max_variance": [3.0, 20.0, 3.0, 12.0, 1.0, 5.0, 11.0, 4.0, 6.0],
+            "x_at_max": [0.3, 0.5, 0.2, 0.6, 0.5, 0.4, 0.5, 0.7, 0.25],
+            "cluster": [3, 1, 3, 2, 3, 4, 2, 4, 4],
+            "n_points_in_dataset": [9, 0, 9, 0, 4, 5, 0, 0, 2],
+            "max_std_kJ_per_mol": np.sqrt([3.0, 20.0, 3.0, 12.0, 1.0, 5.0, 11.0, 4.0, 6.0]),
+            "miedema_group": ["TM-nonTM"] * 9,
+        }
+    )
+
+
+def _names(plan: pd.DataFrame) -> list[str]:
+    return list(plan["A"] + "-" + plan["B"])
+
+
+def test_plan_ranks_by_variance_and_excludes_carbon(gp_map):
+    plan = acquisition_plan(gp_map)
+    assert _names(plan) == ["Ir-W", "Os-Ti", "Bi-Li", "Ni-Ti", "Al-Zr", "Al-Ni", "Cu-Ni", "Li-Pb"]
+    assert list(plan["rank"]) == list(range(1, 9))
+    assert list(plan.columns[:5]) == ["rank", "A", "B", "max_variance", "x_at_max"]
+    # Without exclusions the paper's most uncertain binary comes first.
+    assert _names(acquisition_plan(gp_map, exclude=[]))[0] == "C-W"
+    # Several excluded elements; every binary with any of them leaves the plan.
+    plan = acquisition_plan(gp_map, exclude=["C", "W", "Li"])
+    assert not plan[["A", "B"]].isin(["C", "W", "Li"]).any().any()
+    assert len(plan) == 5
+
+
+def test_plan_top_and_determinism(gp_map):
+    plan = acquisition_plan(gp_map, top=3)
+    assert _names(plan) == ["Ir-W", "Os-Ti", "Bi-Li"]
+    pd.testing.assert_frame_equal(acquisition_plan(gp_map), acquisition_plan(gp_map.copy()))
+    # Ties keep the map's row order: Al-Ni (row 0) before Cu-Ni (row 2); reversing the rows reverses the tie.
+    names = _names(acquisition_plan(gp_map))
+    assert names.index("Al-Ni") < names.index("Cu-Ni")
+    names = _names(acquisition_plan(gp_map.iloc[::-1].reset_index(drop=True)))
+    assert names.index("Cu-Ni") < names.index("Al-Ni")
+
+
+def test_spread_takes_clusters_round_robin(gp_map):
+    plan = acquisition_plan(gp_map, order="spread")
+    # Clusters in order of their most uncertain eligible binary (C excluded: cluster 1 is empty):
+    # 2 (Ir-W 12), 4 (Bi-Li 6), 3 (Al-Ni 3, tie with Cu-Ni broken by row order); then the next of each.
+    assert _names(plan) == ["Ir-W", "Bi-Li", "Al-Ni", "Os-Ti", "Ni-Ti", "Cu-Ni", "Al-Zr", "Li-Pb"]
+    assert list(plan["cluster"][:3]) == [2, 4, 3]
+    assert sorted(_names(plan)) == sorted(_names(acquisition_plan(gp_map)))  # same binaries, other order
+    assert _names(acquisition_plan(gp_map, order="spread", top=4)) == ["Ir-W", "Bi-Li", "Al-Ni", "Os-Ti"]
+
+
+def test_plan_by_mean_variance_and_ties_broken_by_the_other_key(gp_map):
+    gp_map["mean_variance"] = [2.0, 15.0, 2.5, 4.0, 0.5, 4.5, 9.0, 1.0, 3.0]
+    plan = acquisition_plan(gp_map, rank_by="mean_variance")
+    assert _names(plan) == ["Os-Ti", "Ni-Ti", "Ir-W", "Bi-Li", "Cu-Ni", "Al-Ni", "Al-Zr", "Li-Pb"]
+    # Al-Ni and Cu-Ni tie on max_variance (3.0); the mean variance (2.0 < 2.5) now puts Cu-Ni first.
+    names = _names(acquisition_plan(gp_map))
+    assert names.index("Cu-Ni") < names.index("Al-Ni")
+    with pytest.raises(InputError, match="rank_by"):
+        acquisition_plan(gp_map, rank_by="variance_at_equimolar")
+    with pytest.raises(InputError, match="lacks column mean_variance"):
+        acquisition_plan(gp_map.drop(columns="mean_variance"), rank_by="mean_variance")
+
+
+def test_plan_rejects_bad_arguments(gp_map):
+    with pytest.raises(InputError, match="unknown excluded element"):
+        acquisition_plan(gp_map, exclude=["Xx"])
+    with pytest.raises(InputError, match="list of symbols"):
+        acquisition_plan(gp_map, exclude="C")
+    with pytest.raises(InputError, match="order"):
+        acquisition_plan(gp_map, order="random")
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(InputError, match="top"):
+            acquisition_plan(gp_map, top=bad)
+    with pytest.raises(InputError, match="cluster"):
+        acquisition_plan(gp_map.drop(columns="cluster"))
+
+
+def test_written_plan_feeds_the_aimd_stage(gp_map, tmp_path):
+    path = tmp_path / "acquisition_plan.csv"
+    write_csv(acquisition_plan(gp_map, order="spread"), path)
+    assert read_plan(path, 2) == [("Ir", "W", 0.5), ("Bi", "Li", 0.5)]
+    assert read_plan(path, 2, composition="x_at_max") == [("Ir", "W", 0.6), ("Bi", "Li", 0.25)]
+    loaded = load_plan(path)
+    assert _names(loaded)[:3] == ["Ir-W", "Bi-Li", "Al-Ni"]
+
+
+def test_format_plan_for_the_cli(gp_map, tmp_path):
+    shown = format_plan(acquisition_plan(gp_map), top=2)
+    # Display columns the map does not have (here mean_variance) are left out.
+    assert list(shown.columns) == [c for c in DISPLAY_COLUMNS if c != "mean_variance"]
+    assert _names(shown) == ["Ir-W", "Os-Ti"]
+    assert len(format_plan(acquisition_plan(gp_map), top=100)) == 8
+    for bad in (0, 1.5, False):
+        with pytest.raises(InputError, match="top"):
+            format_plan(acquisition_plan(gp_map), top=bad)
+
+
+def test_load_plan_errors(tmp_path):
+    with pytest.raises(MissingArtifactError, match="snakemake"):
+        load_plan(tmp_path / "absent.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("rank,A,B,max_variance,x_at_max,cluster,n_points_in_dataset\n1,Al,Ni,1,0.5,1,0\nx,Cu,Ni,1,0.5,1,0\n")
+    with pytest.raises(InputError, match=r"bad.csv:3: rank 'x'"):
+        load_plan(bad)
+    bad.write_text("rank,A,B\n1,Al,Ni\n")
+    with pytest.raises(InputError, match=r"bad.csv:1: missing column"):
+        load_plan(bad)

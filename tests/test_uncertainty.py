@@ -1,0 +1,240 @@
+"""Tests of the GP uncertainty map: shape, correctness of the blocked maximum, coverage, features, and the scripts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hmixal.errors import InputError
+from hmixal.gp import GPHyper
+from hmixal.io import write_csv
+from hmixal.miedema import hmix
+from hmixal.model import FeatureSource, model_data
+from hmixal.systems import all_binaries, binary_grid, composition_grid
+from hmixal.uncertainty import (
+    MAP_COLUMNS,
+    PAPER_AL_FEATURES,
+    HyperSettings,
+    condition_gp,
+    dataset_coverage,
+    read_uncertainty_table,
+    resolve_features,
+    train_gp,
+    uncertainty_table,
+    variance_map,
+)
+
+TRAIN = [("Al", "Ni"), ("Cu", "Zr"), ("Ag", "Cu"), ("Fe", "Ni"), ("Bi", "Sn"), ("Al", "Cu"), ("Mg", "Zn"), ("Ni", "Ti")]
+# Noise std 0.3, prior mean 0, kernel width 2 (standardised units), signal std 4 (kJ/mol): PHYSBO's log form.
+HYPER = GPHyper((float(np.log(0.3)), 0.0, float(np.log(2.0)), float(np.log(4.0))), n_dim=10)
+
+
+@pytest.fixture(scope="module")
+def source() -> FeatureSource:
+    return FeatureSource()
+
+
+@pytest.fixture(scope="module")
+def dataset() -> pd.DataFrame:
+    """Eight binaries at x_B = 0.1 … 0.9 (Al-Ni twice at 0.5, as two sources): Miedema plus a smooth offset."""
+    grid = binary_grid(TRAIN, np.round(np.arange(1, 10) * 0.1, 10))
+    grid = pd.concat([grid, grid.iloc[[4]]], ignore_index=True)
+    x = grid["x_B"].to_numpy()
+    offset = np.repeat(np.arange(len(TRAIN)) - 3.5, 9)
+    grid["hmix_kJ_per_mol"] = hmix(grid["A"], grid["B"], x) + np.append(offset, offset[4]) * x * (1 - x)
+    grid["source_type"] = "calphad"
+    return grid
+
+
+@pytest.fixture(scope="module")
+def gp(dataset, source):
+    return condition_gp(model_data(dataset, source), PAPER_AL_FEATURES, HYPER)
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list[tuple[str, str]]:
+    """The training binaries and a few far from them (carbon, refractory, alkali pairs)."""
+    return sorted({*TRAIN, ("C", "W"), ("Ir", "Os"), ("Cs", "Li"), ("C", "Ni"), ("Re", "W")})
+
+
+def test_map_shape_columns_and_consistency(gp, dataset, source, pairs):
+    table = uncertainty_table(gp, dataset, source, PAPER_AL_FEATURES, step=0.1, pairs=pairs)
+    assert list(table.columns) == list(MAP_COLUMNS)
+    assert len(table) == len(pairs) and list(zip(table["A"], table["B"], strict=True)) == pairs
+    assert set(table["x_at_max"]).issubset(set(composition_grid(0.1)))
+    assert (table["max_variance"] >= table["variance_at_equimolar"] - 1e-12).all()
+    assert (table["max_variance"] >= table["mean_variance"] - 1e-12).all()
+    np.testing.assert_allclose(table["max_std_kJ_per_mol"] ** 2, table["max_variance"])
+    assert (table["max_variance"] <= HYPER.signal_std**2 + 1e-9).all()
+    counts = dict(zip(table["A"] + "-" + table["B"], table["n_points_in_dataset"], strict=True))
+    assert counts["Al-Ni"] == 10 and counts["Cu-Zr"] == 9 and counts["C-W"] == 0
+    assert table.loc[table["A"] + table["B"] == "AlNi", "n_compositions_in_dataset"].item() == 9
+    groups = dict(zip(table["A"] + "-" + table["B"], table["miedema_group"], strict=True))
+    assert groups["C-W"] == "TM-nonTM" and groups["Fe-Ni"] == "TM-TM" and groups["Bi-Sn"] == "nonTM-nonTM"
+
+
+def test_variance_is_low_where_the_data_are_and_high_far_away(gp, dataset, source, pairs):
+    data = model_data(dataset, source)
+    at_training = gp.latent_variance(data.columns(PAPER_AL_FEATURES))
+    table = variance_map(gp, source, PAPER_AL_FEATURES, pairs, step=0.1).set_index(["A", "B"])
+    far = table.loc[("C", "W"), "max_variance"]
+    assert at_training.max() < 0.2 * far
+    assert far > 0.9 * HYPER.signal_std**2  # nothing in the data constrains a C–W liquid
+    trained = table.loc[TRAIN, "max_variance"]
+    untrained = table.drop(index=TRAIN)["max_variance"]
+    assert trained.max() < untrained.min()
+
+
+def test_blocked_maximum_equals_brute_force_and_is_deterministic(gp, source, pairs):
+    step = 0.05
+    x = composition_grid(step)
+    grid = binary_grid(pairs, x)
+    position = [source.names.index(f) for f in PAPER_AL_FEATURES]
+    Z = source.features(grid["A"].to_numpy(), grid["B"].to_numpy(), grid["x_B"].to_numpy())[:, position]
+    full = gp.latent_variance(Z).reshape(len(pairs), x.size)
+    for block in (1, 3, 64):
+        table = variance_map(gp, source, PAPER_AL_FEATURES, pairs, step=step, block_binaries=block)
+        np.testing.assert_allclose(table["max_variance"], full.max(axis=1), rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(table["x_at_max"], x[full.argmax(axis=1)])
+        np.testing.assert_allclose(table["mean_variance"], full.mean(axis=1), rtol=1e-9, atol=1e-12)
+    a = variance_map(gp, source, PAPER_AL_FEATURES, pairs, step=step)
+    b = variance_map(gp, source, PAPER_AL_FEATURES, pairs, step=step)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    with pytest.raises(InputError, match="block_binaries"):
+        variance_map(gp, source, PAPER_AL_FEATURES, pairs, block_binaries=0)
+    with pytest.raises(InputError, match=r"step 0\.3"):
+        variance_map(gp, source, PAPER_AL_FEATURES, pairs, step=0.3)
+    with pytest.raises(InputError, match="no binaries"):
+        variance_map(gp, source, PAPER_AL_FEATURES, [])
+
+
+def test_dataset_coverage_counts_and_rejects_unknown_binaries(dataset):
+    coverage = dataset_coverage(dataset).set_index(["A", "B"])
+    assert len(coverage) == 2415
+    assert coverage.loc[("Al", "Ni"), "n_points_in_dataset"] == 10
+    assert coverage.loc[("Al", "Ni"), "n_compositions_in_dataset"] == 9
+    assert coverage["n_points_in_dataset"].sum() == len(dataset)
+    swapped = dataset.head(1).rename(columns={"A": "B", "B": "A"})
+    with pytest.raises(InputError, match="Ni-Al"):
+        dataset_coverage(swapped)
+    with pytest.raises(InputError, match="lacks"):
+        dataset_coverage(dataset.drop(columns="x_B"))
+
+
+def test_resolve_features_from_a_list_or_a_file(source, tmp_path):
+    known = source.names
+    assert resolve_features(list(PAPER_AL_FEATURES), None, known) == PAPER_AL_FEATURES
+    path = tmp_path / "features_al.txt"
+    path.write_text("# chosen by RFE\nColumn_mean\nHfus_avgdev\n")
+    assert resolve_features(None, path, known) == ("Column_mean", "Hfus_avgdev")
+    assert resolve_features([], path, known) == ("Column_mean", "Hfus_avgdev")
+    with pytest.raises(InputError, match="unknown GP feature"):
+        resolve_features(["Column_median"], None, known)
+    with pytest.raises(InputError, match="twice"):
+        resolve_features(["Column_mean", "Column_mean"], None, known)
+    with pytest.raises(InputError, match="string"):
+        resolve_features("Column_mean", None, known)
+    with pytest.raises(InputError, match="no GP features"):
+        resolve_features(None, None, known)
+    path.write_text("Column_mean\nbogus\n")
+    with pytest.raises(InputError, match=r"features_al.txt:2"):
+        resolve_features(None, path, known)
+
+
+def test_train_gp_is_seeded_and_subsamples(dataset, source):
+    data = model_data(dataset, source)
+    features = PAPER_AL_FEATURES[:3]
+    settings = HyperSettings(n_starts=1, subsample=30)
+    a = train_gp(data, features, seed=4, settings=settings)
+    b = train_gp(data, features, seed=4, settings=settings)
+    assert a.hyper == b.hyper
+    assert a.X.shape == (len(dataset), 3)  # conditioned on every row, whatever the subsample
+    assert np.isfinite(a.hyper.neg_log_marginal_likelihood)
+    with pytest.raises(InputError, match="subsample"):
+        HyperSettings(subsample=-1)
+    with pytest.raises(InputError, match="n_starts"):
+        HyperSettings(n_starts=0)
+    with pytest.raises(InputError, match="unknown feature"):
+        train_gp(data, ["nope"], seed=4)
+    with pytest.raises(InputError, match="unknown feature"):
+        condition_gp(data, ["nope"], HYPER)
+    with pytest.raises(InputError, match="unknown feature"):
+        variance_map(a, source, ["nope"], TRAIN)
+
+
+def test_read_uncertainty_table_checks_values(gp, dataset, source, tmp_path):
+    table = uncertainty_table(gp, dataset, source, PAPER_AL_FEATURES, step=0.25, pairs=TRAIN[:3])
+    path = tmp_path / "gp_variance.csv"
+    write_csv(table, path)
+    back = read_uncertainty_table(path)
+    np.testing.assert_allclose(back["max_variance"], table["max_variance"], rtol=1e-9)
+    broken = table.copy().astype({"max_variance": object})
+    broken.loc[1, "max_variance"] = "-3"
+    write_csv(broken, path)
+    with pytest.raises(InputError, match=r"gp_variance.csv:3: max_variance"):
+        read_uncertainty_table(path)
+    broken = table.copy()
+    broken.loc[2, "x_at_max"] = 0.0
+    write_csv(broken, path)
+    with pytest.raises(InputError, match=r"gp_variance.csv:4: x_at_max"):
+        read_uncertainty_table(path)
+    write_csv(pd.concat([table, table.head(1)]), path)
+    with pytest.raises(InputError, match=r":5: binary Al-Ni appears twice"):
+        read_uncertainty_table(path)
+    write_csv(table.drop(columns="x_at_max"), path)
+    with pytest.raises(InputError, match=r":1: missing column"):
+        read_uncertainty_table(path)
+    with pytest.raises(InputError, match="not found"):
+        read_uncertainty_table(tmp_path / "absent.csv")
+
+
+@pytest.mark.slow
+def test_rule_scripts_chain_map_clusters_plan_and_miedema_groups(dataset, run_script, tmp_path, repo_dir):
+    write_csv(dataset, tmp_path / "dataset.csv")
+    elements = str(repo_dir / "data" / "derived" / "elements.csv")
+    out = {name: str(tmp_path / name) for name in ("gp_variance.csv", "gp_hyper.json", "gp_map.csv")}
+    common = {"log": str(tmp_path / "log.txt"), "threads": 1}
+    params = {"features": list(PAPER_AL_FEATURES), "seed": 7, "n_starts": 1, "hyper_subsample": 40, "step": 0.1}
+    spec = {"input": {"dataset": str(tmp_path / "dataset.csv"), "elements": elements}, **common}
+    done = run_script(
+        "gp_map.py",
+        {**spec, "params": params, "output": {"variance": out["gp_variance.csv"], "hyper": out["gp_hyper.json"]}},
+    )
+    assert done.returncode == 0, (tmp_path / "log.txt").read_text()
+    assert json.loads((tmp_path / "gp_hyper.json").read_text())["features"] == list(PAPER_AL_FEATURES)
+    cluster_out = {"map": out["gp_map.csv"], "scan": str(tmp_path / "scan.csv"), "clusters": str(tmp_path / "c.csv")}
+    cluster_in = {"variance": out["gp_variance.csv"], "hyper": out["gp_hyper.json"], "elements": elements}
+    cluster_params = {"k": 4, "k_min": 2, "k_max": 5, "seed": 7, "n_init": 2, "refractory": ["W", "Re", "Os", "Ir"]}
+    done = run_script("clusters.py", {**common, "input": cluster_in, "output": cluster_out, "params": cluster_params})
+    assert done.returncode == 0, (tmp_path / "log.txt").read_text()
+    gp_map = pd.read_csv(out["gp_map.csv"], keep_default_na=False)
+    assert len(gp_map) == len(all_binaries())
+    assert list(gp_map.columns[:5]) == ["A", "B", "max_variance", "x_at_max", "cluster"]
+    assert sorted(gp_map["cluster"].unique()) == [1, 2, 3, 4]
+    assert list(pd.read_csv(cluster_out["scan"])["k"]) == [2, 3, 4, 5]
+    plan_path = str(tmp_path / "plan.csv")
+    plan_params = {"exclude": ["C"], "order": "spread", "top": None, "rank_by": "max_variance"}
+    done = run_script(
+        "acquisition_plan.py",
+        {**common, "input": {"map": out["gp_map.csv"]}, "output": {"plan": plan_path}, "params": plan_params},
+    )
+    assert done.returncode == 0, (tmp_path / "log.txt").read_text()
+    plan = pd.read_csv(plan_path, keep_default_na=False)
+    assert len(plan) == 2415 - 69 and not (plan[["A", "B"]] == "C").any().any()
+    names = {k: str(tmp_path / f"m_{k}") for k in ("binaries", "confusion", "scan", "ratios", "accuracy")}
+    miedema_params = {
+        "k": 3,
+        "k_min": 2,
+        "k_max": 4,
+        "seed": 7,
+        "n_init": 2,
+        "features": ["Cpliq_mean", "Cpliq_avgdev", "Sliq_mean", "Sliq_avgdev"],
+    }
+    done = run_script(
+        "miedema_groups.py", {**common, "input": {"elements": elements}, "output": names, "params": miedema_params}
+    )
+    assert done.returncode == 0, (tmp_path / "log.txt").read_text()
+    assert 0.6 < json.loads((tmp_path / "m_accuracy").read_text())["accuracy"] < 0.95
