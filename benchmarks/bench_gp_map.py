@@ -13,6 +13,7 @@ times are upper bounds), initial dataset (2291 points, 236 binaries), the paper'
   load 1.6: hyper fit, subsample 400: 6.0 s wall, 10.2 s CPU; noise 0.813, width 1.150, signal 9.443
     map 2415 × 99, 2 thread(s): 23.1 s wall, 45.1 s CPU   (goal ≤ 30 s)
     map 2415 × 99, 1 thread(s): 38.4 s wall, 38.5 s CPU
+  load ≈ 1 (gp_map rule script, 2 threads): hyper fit, subsample 1000: 25.3 s; map 22.9 s
   load 3.3–5: hyper fit, subsample 1000: 202 s wall, 143 s CPU; noise 1.497, width 1.221, signal 9.609
     map, 2 threads: 66 s wall / 1 thread: 69 s wall (38 s CPU each: the second core was taken)
   hyper fit on all 2291 rows (separate run, load 5–9): 1716 s wall; noise 0.821, width 1.192, signal 10.756.

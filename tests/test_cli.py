@@ -64,3 +64,26 @@ def test_aimd_import_writes_the_run_and_refuses_truncated(tmp_path):
     code, _, err = run("aimd", "import", str(cut), "--results", str(tmp_path / "r2"))
     assert code == 2 and "truncat" in err.lower()
     assert list((tmp_path / "r2" / "aimd" / "imported").iterdir()) == []
+
+
+def test_plan_names_the_command_when_missing_and_prints_the_top(tmp_path):
+    code, _, err = run("plan", "--results", str(tmp_path))
+    assert code == 2 and "acquisition_plan.csv" in err and "snakemake" in err
+    folder = tmp_path / "uncertainty"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "rank": [1, 2, 3],
+            "A": ["Ir", "Os", "Al"],
+            "B": ["Ti", "Zr", "W"],
+            "max_variance": [60.0, 55.0, 40.0],
+            "mean_variance": [50.0, 45.0, 30.0],
+            "x_at_max": [0.5, 0.4, 0.6],
+            "cluster": [2, 2, 3],
+            "n_points_in_dataset": [0, 0, 9],
+        }
+    ).to_csv(folder / "acquisition_plan.csv", index=False)
+    code, out, err = run("plan", "--top", "2", "--results", str(tmp_path), "--format", "csv")
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table["A"] + "-" + table["B"]) == ["Ir-Ti", "Os-Zr"]

@@ -88,8 +88,7 @@ def cmd_plan(args: argparse.Namespace) -> pd.DataFrame:
     """The acquisition plan: binaries ranked by GP uncertainty, with cluster, coverage and composition."""
     from pathlib import Path
 
-    from hmixal.dataset import read_table
-    from hmixal.plan import format_plan
+    from hmixal.plan import format_plan, load_plan
 
     path = Path(args.results) / "uncertainty" / "acquisition_plan.csv"
     if not path.is_file():
@@ -97,7 +96,7 @@ def cmd_plan(args: argparse.Namespace) -> pd.DataFrame:
             f"no acquisition plan at {path}; build it with "
             "`snakemake --profile profiles/local results/uncertainty/acquisition_plan.csv`"
         )
-    return format_plan(read_table(path), args.top)
+    return format_plan(load_plan(path), args.top)
 
 
 def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:

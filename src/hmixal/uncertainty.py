@@ -65,7 +65,7 @@ class HyperSettings:
 
     n_starts: int = 5
     # Each marginal-likelihood step costs a Cholesky and an inverse of the training matrix (O(n³)): ~17
-    # CPU-minutes on all 2291 initial rows, 2–3 on 1000. Subsamples of 400–1200 rows gave the same ranking
+    # CPU-minutes on all 2291 initial rows, ~25 s on 1000. Subsamples of 400–1200 rows gave the same ranking
     # of binaries as all rows (Spearman ≥ 0.9996, docs/uncertainty.md); 0 = all rows.
     subsample: int = 1000
 
