@@ -59,20 +59,8 @@ from hmixal.active_learning import (
 )
 from hmixal.io import write_csv
 from hmixal.model import FeatureSource, model_data
+from hmixal.uncertainty import PAPER_AL_FEATURES
 
-# The paper's 10 active-learning features (seed §2.1) in our names; used until the RFE study has run.
-PAPER_AL_FEATURES = (
-    "Column_avgdev",
-    "Cpliq_avgdev",
-    "Cpfus_avgdev",
-    "FirstIonizationEnergy_avgdev",
-    "Hfus_avgdev",
-    "Sfus_avgdev",
-    "Density_avgdev",
-    "Column_mean",
-    "Cpliq_mean",
-    "Sfus_mean",
-)
 # The evaluator: the RFE study's fixed LightGBM parameters (config selection.lgbm).
 LGBM = {
     "n_estimators": 100,

@@ -19,7 +19,8 @@ from hmixal.selection import rfe_repeat
 
 def main(dataset: str, repeats: int = 1) -> None:
     """Print the wall time of each repeat and the projected time of the configured study on 2 cores."""
-    config = yaml.safe_load(open("config/config.yaml"))["selection"]
+    with open("config/config.yaml") as handle:
+        config = yaml.safe_load(handle)["selection"]
     data = model_data(read_table(dataset), FeatureSource())
     times = []
     for r in range(repeats):
@@ -28,7 +29,8 @@ def main(dataset: str, repeats: int = 1) -> None:
         times.append(time.perf_counter() - start)
     per_repeat = statistics.median(times)
     print(f"{len(data.y)} rows; repeat times {[round(t, 1) for t in times]} s; median {per_repeat:.1f} s")
-    print(f"projected study ({config['repeats']} repeats) on 2 cores: {config['repeats'] * per_repeat / 2 / 60:.0f} min")
+    minutes = config["repeats"] * per_repeat / 2 / 60
+    print(f"projected study ({config['repeats']} repeats) on 2 cores: {minutes:.0f} min")
 
 
 if __name__ == "__main__":

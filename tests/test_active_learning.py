@@ -31,19 +31,8 @@ from hmixal.io import write_csv
 from hmixal.miedema import hmix
 from hmixal.model import FeatureSource, ModelData, model_data
 from hmixal.systems import all_binaries
+from hmixal.uncertainty import PAPER_AL_FEATURES as AL_FEATURES
 
-AL_FEATURES = (
-    "Column_avgdev",
-    "Cpliq_avgdev",
-    "Cpfus_avgdev",
-    "FirstIonizationEnergy_avgdev",
-    "Hfus_avgdev",
-    "Sfus_avgdev",
-    "Density_avgdev",
-    "Column_mean",
-    "Cpliq_mean",
-    "Sfus_mean",
-)
 FAST = {"n_estimators": 20, "learning_rate": 0.2, "num_leaves": 7, "min_child_samples": 5, "max_bin": 31}
 SEED = 20251125
 

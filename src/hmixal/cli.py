@@ -142,27 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    def add_compositions(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--x",
+            nargs="+",
+            type=float,
+            default=[0.5],
+            metavar="X_B",
+            help="mole fraction(s) of the alphabetically second element B of binaries (default 0.5)",
+        )
+
     p = add("miedema", cmd_miedema, "Miedema's liquid enthalpy of mixing (kJ/mol) of binaries")
     p.add_argument("systems", nargs="+", metavar="A-B", help="binary systems, e.g. Al-Ni Cu-Zr")
-    p.add_argument(
-        "--x",
-        nargs="+",
-        type=float,
-        default=[0.5],
-        metavar="X_B",
-        help="mole fraction(s) of the alphabetically second element B (default 0.5)",
-    )
+    add_compositions(p)
 
     p = add("predict", cmd_predict, "ML-predicted enthalpy of mixing (kJ/mol) with uncertainty")
     p.add_argument("systems", nargs="+", metavar="SYSTEM", help="binaries A-B (e.g. Al-Ni) or alloys (AlCoCrFeNi)")
-    p.add_argument(
-        "--x",
-        nargs="+",
-        type=float,
-        default=[0.5],
-        metavar="X_B",
-        help="mole fraction(s) of B for binaries (default 0.5)",
-    )
+    add_compositions(p)
     p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
 
     p = add("plan", cmd_plan, "where new data would help most: binaries ranked by GP uncertainty")
