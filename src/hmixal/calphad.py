@@ -26,6 +26,7 @@ from pycalphad import Database, Model, calculate, equilibrium
 from pycalphad import variables as v
 
 from hmixal.calphad_tdb import decode_tdb_bytes, filter_liquid_tdb, find_liquid_phase
+from hmixal.dataset import DATASET_COLUMNS
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
 
@@ -100,15 +101,9 @@ DATABASE_SUFFIXES: tuple[str, ...] = (".tdb", ".dat", ".txt")
 _TDB_SNIFF_RE = re.compile(r"^\s*ELEM[A-Z_]*\s+\S+", re.IGNORECASE | re.MULTILINE)
 _URL_RE = re.compile(r"https?://\S+")
 
+# The dataset contract (hmixal.dataset) without the uncertainty column, plus the consensus audit columns.
 CHOSEN_COLUMNS = [
-    "A",
-    "B",
-    "x_B",
-    "hmix_kJ_per_mol",
-    "T_K",
-    "source_type",
-    "source",
-    "reference",
+    *(c for c in DATASET_COLUMNS if c != "uncertainty_kJ_per_mol"),
     "n_candidates",
     "spread_kJ_per_mol",
     "flag",
@@ -368,6 +363,23 @@ def _checked_model(ldb: LiquidDatabase, comps: list[str]) -> Model:
     return model
 
 
+def _calculate_liquid(
+    ldb: LiquidDatabase, comps: list[str], model: Model, temperature: float, points: np.ndarray, output: str
+):
+    """pycalphad ``calculate`` of the liquid at explicit site fractions, 1 atm, one mole of formula units."""
+    return calculate(
+        ldb.db,
+        comps,
+        ldb.phase,
+        T=temperature,
+        P=PRESSURE_PA,
+        N=1,
+        points=points,
+        output=output,
+        model={ldb.phase: model},
+    )
+
+
 def hmix_curve(ldb: LiquidDatabase, a: str, b: str, x_grid: Sequence[float], temperature: float) -> np.ndarray:
     """ΔH_mix of the liquid relative to the pure liquids (kJ/mol of atoms) at x_B = x_grid and T."""
     if liquid_model_kind(ldb) == "ionic":
@@ -383,17 +395,7 @@ def hmix_curve(ldb: LiquidDatabase, a: str, b: str, x_grid: Sequence[float], tem
             points[:, j] = 1.0 - x
         elif sf.species.name == b.upper():
             points[:, j] = x
-    res = calculate(
-        ldb.db,
-        comps,
-        ldb.phase,
-        T=temperature,
-        P=PRESSURE_PA,
-        N=1,
-        points=points,
-        output="HM_MIX",
-        model={ldb.phase: model},
-    )
+    res = _calculate_liquid(ldb, comps, model, temperature, points, "HM_MIX")
     xb = np.asarray(res.X.sel(component=b.upper())).ravel()
     if not np.allclose(xb, x):  # guards against a change in pycalphad's site-fraction ordering
         raise RuntimeError(f"{ldb.path}: pycalphad returned compositions {xb}, expected {x}")
@@ -422,17 +424,7 @@ def _hmix_associate(ldb: LiquidDatabase, a: str, b: str, x_grid: Sequence[float]
     for j, sf in enumerate(model.site_fractions):
         pure[0, j] = 1.0 if sf.species.name in (a.upper(), "VA") else 0.0
         pure[1, j] = 1.0 if sf.species.name in (b.upper(), "VA") else 0.0
-    ref = calculate(
-        ldb.db,
-        comps,
-        ldb.phase,
-        T=temperature,
-        P=PRESSURE_PA,
-        N=1,
-        points=pure,
-        output="HM",
-        model={ldb.phase: model},
-    )
+    ref = _calculate_liquid(ldb, comps, model, temperature, pure, "HM")
     h_a, h_b = np.asarray(ref.HM).ravel()
     return (h_mix - (1.0 - x) * h_a - x * h_b) / 1000.0
 

@@ -44,21 +44,15 @@ def aimd_comparison(before: pd.DataFrame, after: pd.DataFrame, elements: Sequenc
     """Errors on AIMD rows of the reference model (never trained on AIMD) and the final one, per element."""
     b = before[before["source_type"] == "aimd"]
     a = after[after["source_type"] == "aimd"]
-    out: dict[str, object] = {
-        "overall": {
-            "before": errors(b["hmix_kJ_per_mol"], b["predicted_kJ_per_mol"]),
-            "after": errors(a["hmix_kJ_per_mol"], a["predicted_kJ_per_mol"]),
-            "miedema": errors(a["hmix_kJ_per_mol"], a["miedema_kJ_per_mol"]),
-        }
-    }
-    for el in elements:
-        bb, aa = containing(b, el), containing(a, el)
-        out[el] = {
+
+    def compare(bb: pd.DataFrame, aa: pd.DataFrame) -> dict[str, object]:
+        return {
             "before": errors(bb["hmix_kJ_per_mol"], bb["predicted_kJ_per_mol"]),
             "after": errors(aa["hmix_kJ_per_mol"], aa["predicted_kJ_per_mol"]),
             "miedema": errors(aa["hmix_kJ_per_mol"], aa["miedema_kJ_per_mol"]),
         }
-    return out
+
+    return {"overall": compare(b, a), **{el: compare(containing(b, el), containing(a, el)) for el in elements}}
 
 
 def cv_metrics(after: pd.DataFrame, before: pd.DataFrame) -> dict[str, object]:

@@ -8,7 +8,6 @@ binaries where the correction does not help — a user should never get a worse 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,9 +192,3 @@ def fit_model(
     """Fit the correction on ``rows`` (an index or boolean mask into ``data``)."""
     est = regressor(params, seed, threads).fit(data.columns(features)[rows], data.y[rows])
     return TrainedModel(tuple(features), dict(params), dict(weights), est.booster_)
-
-
-def set_thread_env(threads: int) -> None:
-    """Cap BLAS/OpenMP threads to the rule's ``threads`` (call before numerical work starts)."""
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        os.environ[name] = str(threads)
