@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -20,3 +21,10 @@ class InputError(ValueError):
 
 class MissingArtifactError(FileNotFoundError):
     """A pipeline artifact the caller needs does not exist yet; the message names the command to build it."""
+
+
+def reject_unknown_keys(values: Iterable[str], known: Iterable[str], what: str) -> None:
+    """Raise an InputError naming any config key of ``what`` that is not in ``known``."""
+    unknown = set(values) - set(known)
+    if unknown:
+        raise InputError(None, None, f"{what}: unknown key(s) {', '.join(sorted(unknown))}")

@@ -64,7 +64,7 @@ from hmixal.aimd.vasp_parse import (
     segment_metadata,
 )
 from hmixal.aimd.volume import VolumeDecision, VolumePoint, VolumeSettings, next_volume
-from hmixal.errors import InputError
+from hmixal.errors import InputError, reject_unknown_keys
 from hmixal.io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
@@ -127,10 +127,7 @@ class RunnerSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RunnerSettings:
         """Settings from config: commands as strings (shell-split) or lists; unknown keys are an error."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise InputError(None, None, f"aimd runner settings: unknown key(s) {', '.join(sorted(unknown))}")
+        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd runner settings")
         out = dict(values)
         for key in ("vasp_cmd", "gamma_vasp_cmd"):
             if isinstance(out.get(key), str):
@@ -504,10 +501,7 @@ class ProtocolSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ProtocolSettings:
         """Settings from config (field names as keys; unknown keys are an error)."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise InputError(None, None, f"aimd protocol settings: unknown key(s) {', '.join(sorted(unknown))}")
+        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd protocol settings")
         out = dict(values)
         if "volume_bounds" in out:
             out["volume_bounds"] = tuple(float(x) for x in out["volume_bounds"])

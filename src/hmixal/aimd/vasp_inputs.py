@@ -14,7 +14,7 @@ from pymatgen.io.vasp.inputs import Incar, Kpoints, Poscar, Potcar
 from pymatgen.io.vasp.sets import MPRelaxSet
 
 from hmixal.aimd.structure import LiquidCell
-from hmixal.errors import InputError
+from hmixal.errors import InputError, reject_unknown_keys
 from hmixal.io import write_text
 
 POTCAR_SPEC = "POTCAR.spec"
@@ -66,10 +66,7 @@ class MDSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> MDSettings:
         """Settings from a config mapping with the field names as keys (unknown keys are an error)."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise InputError(None, None, f"aimd vasp settings: unknown key(s) {', '.join(sorted(unknown))}")
+        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd vasp settings")
         return cls(**dict(values))
 
 
