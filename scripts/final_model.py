@@ -10,15 +10,15 @@ import numpy as np  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_text  # noqa: E402
-from hmixal.model import FeatureSource, fit_model, model_data  # noqa: E402
+from hmixal.model import FeatureSource, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, fit_inner  # noqa: E402
 
 p = snakemake.params
 data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
 rows = np.arange(len(data.y))
 inner = fit_inner(data, rows, InnerSettings(**p.inner), p.seed, snakemake.threads)
-model = fit_model(data, rows, inner.features, inner.params, inner.weights, p.seed, snakemake.threads)
-model.info = {"n_train_rows": int(rows.size), "inner_cv_rmse": inner.cv_rmse, "dataset": snakemake.input.dataset}
+info = {"n_train_rows": int(rows.size), "inner_cv_rmse": inner.cv_rmse, "dataset": snakemake.input.dataset}
+model = inner.model(info)
 model.save(snakemake.output.model_dir)
 write_text(
     json.dumps(

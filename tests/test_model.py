@@ -12,9 +12,9 @@ from hmixal.model import (
     TrainedModel,
     apply_weights,
     end_taper,
-    fit_model,
     group_weights,
     model_data,
+    spread_shrinkage,
 )
 from hmixal.nested_cv import InnerSettings, fit_inner, outer_fold
 from hmixal.selection import choose_features, feature_frequencies, rfe_curve, rfe_repeat
@@ -145,8 +145,32 @@ def test_correction_beats_miedema_on_learnable_signal(synthetic):
     rows = np.arange(len(synthetic.y))
     inner = fit_inner(synthetic, rows, settings, seed=0, threads=1)
     assert inner.cv_rmse < float(np.sqrt(np.mean(synthetic.y**2)))
-    model = fit_model(synthetic, rows, inner.features, inner.params, inner.weights, 0, 1)
-    assert model.features == tuple(inner.features)
+    model = inner.model()
+    assert model.features == tuple(inner.features) and len(model.boosters) == 3
+    # The ensemble's prediction on the training points is Miedema + a correction that tracks the signal.
+    a, b, x = (synthetic.frame[c].to_numpy() for c in ("A", "B", "x_B"))
+    fitted = model.predict_points(FeatureSource(), a, b, x) - synthetic.miedema
+    assert np.sqrt(np.mean((fitted - synthetic.y) ** 2)) < 0.5 * np.sqrt(np.mean(synthetic.y**2))
+
+
+def test_spread_shrinkage_trusts_agreeing_members_only():
+    members = np.array([[2.0, 1.0, 0.0, 3.0], [2.0, -1.0, 0.0, 1.0]])
+    shrunk, spread = spread_shrinkage(members)
+    # Agreement: kept; sign disagreement: mean 0; all zero: 0; mean 2, s = √2: 2 · 4 / (4 + 2).
+    np.testing.assert_allclose(spread, [0.0, np.sqrt(2), 0.0, np.sqrt(2)])
+    np.testing.assert_allclose(shrunk, [2.0, 0.0, 0.0, 2.0 * 4 / 6])
+    one, zero_spread = spread_shrinkage(members[:1])
+    np.testing.assert_array_equal(one, members[0])
+    np.testing.assert_array_equal(zero_spread, 0.0)
+
+
+def test_incomplete_saved_model_is_refused(synthetic, tmp_path):
+    settings = InnerSettings(n_folds=3, base_params=FAST, rfe_n_features=40, n_trials=0)
+    model = fit_inner(synthetic, np.arange(len(synthetic.y)), settings, seed=0, threads=1).model()
+    model.save(tmp_path)
+    (tmp_path / "member_01.txt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"member_01\.txt missing"):
+        TrainedModel.load(tmp_path)
 
 
 def test_missing_model_names_the_command(tmp_path):

@@ -56,7 +56,7 @@ def _predictor(results: str):
     root = Path(results) / "model"
     final = root / "final_after"
     folds = sorted((root / "cv" / "after").glob("fold_*/model"), key=lambda p: int(p.parent.name.split("_")[1]))
-    if not (final / "model.txt").is_file():
+    if not (final / "meta.json").is_file():
         raise MissingArtifactError(
             f"no trained model under {root}; build it with "
             "`snakemake --profile profiles/local results/model/predictions.csv` (or `python3 bootstrap.py run`)"

@@ -1,8 +1,11 @@
-"""The prediction model: Miedema's ΔH_mix plus a LightGBM correction, shrunk per Miedema group.
+"""The prediction model: Miedema's ΔH_mix plus a LightGBM correction that falls back to Miedema where unsure.
 
-The target is y = ΔH_mix(data) − ΔH_mix(Miedema) (seed §2.3, METHOD §4). A per-group weight w_g ∈ [0, 1],
-fitted on out-of-fold predictions, scales the correction so the model falls back to Miedema in the groups of
-binaries where the correction does not help — a user should never get a worse answer than the baseline.
+The target is y = ΔH_mix(data) − ΔH_mix(Miedema) (seed §2.3, METHOD §4). The correction is the mean of the
+inner-CV ensemble (one LightGBM per inner fold, each trained without some binaries), and it is trusted in two
+ways so a user never gets a worse answer than the baseline where the data cannot support one:
+- point by point, by the members' agreement: the mean m is scaled by m² / (m² + s²), s the members' spread, so
+  a correction the members disagree on (a binary unlike any training binary) shrinks towards Miedema;
+- per Miedema group, by a least-squares weight w_g ∈ [0, 1] fitted on the inner out-of-fold predictions.
 """
 
 from __future__ import annotations
@@ -131,19 +134,33 @@ def apply_weights(correction: np.ndarray, group: np.ndarray, weights: Mapping[st
     return correction * factor
 
 
+def spread_shrinkage(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the members (axis 0) scaled by m² / (m² + s²), and the members' spread s (ddof 1)."""
+    mean = members.mean(axis=0)
+    if members.shape[0] < 2:
+        return mean, np.zeros(mean.shape)
+    spread = members.std(axis=0, ddof=1)
+    square = mean**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(square + spread**2 > 0, square / (square + spread**2), 0.0)
+    return mean * factor, spread
+
+
 @dataclass
 class TrainedModel:
-    """A fitted correction model: its features, hyper-parameters, group weights and LightGBM booster."""
+    """A fitted correction model: its features, hyper-parameters, group weights and LightGBM ensemble."""
 
     features: tuple[str, ...]
     params: dict[str, object]
     weights: dict[str, float]
-    booster: lgb.Booster
+    boosters: list[lgb.Booster]
+    shrink_by_spread: bool = True
     info: dict[str, object] = field(default_factory=dict)
 
     def correction(self, X_features: np.ndarray, group: np.ndarray, x_b: np.ndarray) -> np.ndarray:
-        """Weighted, end-tapered LightGBM correction (kJ/mol) for rows of the model's own feature columns."""
-        raw = self.booster.predict(X_features, num_threads=1)
+        """Ensemble correction (kJ/mol), shrunk by the members' spread and per group, tapered at the ends."""
+        members = np.array([b.predict(X_features, num_threads=1) for b in self.boosters])
+        raw = spread_shrinkage(members)[0] if self.shrink_by_spread else members.mean(axis=0)
         return apply_weights(raw, group, self.weights) * end_taper(x_b)
 
     def predict_points(self, source: FeatureSource, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> np.ndarray:
@@ -154,41 +171,42 @@ class TrainedModel:
         return hmix(a, b, x_b) + self.correction(X, miedema_groups(a, b), x_b)
 
     def save(self, directory: str | Path) -> None:
-        """Write ``model.txt`` (LightGBM) and ``meta.json`` into ``directory`` atomically, file by file."""
+        """Write ``member_NN.txt`` (LightGBM) and ``meta.json`` into ``directory`` atomically, file by file."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(directory / "model.txt") as tmp:
-            self.booster.save_model(str(tmp))
+        for i, booster in enumerate(self.boosters):
+            with atomic_path(directory / f"member_{i:02d}.txt") as tmp:
+                booster.save_model(str(tmp))
         meta = {
             "features": list(self.features),
             "params": self.params,
             "weights": self.weights,
+            "n_members": len(self.boosters),
+            "shrink_by_spread": self.shrink_by_spread,
             "info": self.info,
         }
+        # meta.json last: its presence marks a complete model.
         write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", directory / "meta.json")
 
     @classmethod
     def load(cls, directory: str | Path) -> TrainedModel:
         """Read a model written by :meth:`save`."""
         directory = Path(directory)
-        if not (directory / "model.txt").is_file() or not (directory / "meta.json").is_file():
+        if not (directory / "meta.json").is_file():
             raise MissingArtifactError(
                 f"no trained model in {directory}; run `snakemake --profile profiles/local` to build it"
             )
         meta = json.loads((directory / "meta.json").read_text())
-        booster = lgb.Booster(model_file=str(directory / "model.txt"))
-        return cls(tuple(meta["features"]), meta["params"], meta["weights"], booster, meta.get("info", {}))
-
-
-def fit_model(
-    data: ModelData,
-    rows: np.ndarray,
-    features: Sequence[str],
-    params: Mapping[str, object],
-    weights: Mapping[str, float],
-    seed: int,
-    threads: int,
-) -> TrainedModel:
-    """Fit the correction on ``rows`` (an index or boolean mask into ``data``)."""
-    est = regressor(params, seed, threads).fit(data.columns(features)[rows], data.y[rows])
-    return TrainedModel(tuple(features), dict(params), dict(weights), est.booster_)
+        paths = [directory / f"member_{i:02d}.txt" for i in range(int(meta["n_members"]))]
+        missing = [p.name for p in paths if not p.is_file()]
+        if missing:
+            raise MissingArtifactError(f"model in {directory} is incomplete: {', '.join(missing)} missing; rebuild it")
+        boosters = [lgb.Booster(model_file=str(p)) for p in paths]
+        return cls(
+            tuple(meta["features"]),
+            meta["params"],
+            meta["weights"],
+            boosters,
+            bool(meta["shrink_by_spread"]),
+            meta.get("info", {}),
+        )

@@ -2,7 +2,8 @@
 
 Outer folds give the reported error. Inside each outer training set, an inner grouped CV selects features by
 recursive elimination, tunes LightGBM with Optuna, and fits the per-Miedema-group weights of the correction on
-its out-of-fold predictions. The same inner procedure on all data gives the final model.
+its out-of-fold predictions; the inner folds' models, as an ensemble, are the fold's model (hmixal.model). The
+same inner procedure on all data gives the final model.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import lightgbm as lgb
 import numpy as np
 import optuna
 import pandas as pd
 
-from hmixal.model import ModelData, TrainedModel, end_taper, fit_model, group_weights, regressor
+from hmixal.model import ModelData, TrainedModel, end_taper, group_weights, regressor
 from hmixal.splits import derive_seed, grouped_folds
 
 log = logging.getLogger(__name__)
@@ -33,19 +35,42 @@ class InnerSettings:
     n_trials: int = 30
     search_space: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     shrink_per_group: bool = True
-    shrink_z: float = 1.0  # bootstrap standard errors subtracted from each group's weight (0: plain least squares)
+    shrink_z: float = 0.0  # bootstrap standard errors subtracted from each group's weight (0: plain least squares)
+    shrink_by_spread: bool = True  # scale the ensemble mean by m² / (m² + s²) (hmixal.model.spread_shrinkage)
 
 
 @dataclass
 class InnerResult:
-    """What the inner loop chose: features, hyper-parameters, group weights, and its diagnostics."""
+    """What the inner loop chose: features, hyper-parameters, group weights, the fold models and diagnostics."""
 
     features: list[str]
     params: dict[str, object]
     weights: dict[str, float]
+    boosters: list[lgb.Booster]
+    shrink_by_spread: bool
     rfe_curve: pd.DataFrame
     trials: pd.DataFrame
     cv_rmse: float
+
+    def model(self, info: Mapping[str, object] | None = None) -> TrainedModel:
+        """The inner folds' models as one ensemble correction model."""
+        return TrainedModel(
+            tuple(self.features),
+            dict(self.params),
+            dict(self.weights),
+            list(self.boosters),
+            self.shrink_by_spread,
+            dict(info or {}),
+        )
+
+
+@dataclass
+class FoldPredictions:
+    """Out-of-fold corrections of some rows, with the models that made them (and their gain importances)."""
+
+    oof: np.ndarray
+    boosters: list[lgb.Booster]
+    importances: np.ndarray
 
 
 def _rmse(a: np.ndarray, b: np.ndarray) -> float:
@@ -60,22 +85,21 @@ def cv_predict(
     params: Mapping[str, object],
     seed: int,
     threads: int,
-    importances: bool = False,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Out-of-fold corrections for ``rows`` (folds aligned with rows) and, optionally, gain importances."""
+) -> FoldPredictions:
+    """Out-of-fold corrections for ``rows`` (folds aligned with rows), the fold models and gain importances."""
     X = data.columns(features)[rows]
     y = data.y[rows]
     taper = end_taper(data.frame["x_B"].to_numpy(dtype=float)[rows])  # as the fitted model will predict
     oof = np.empty(len(rows))
-    imp = np.zeros(len(features)) if importances else None
-    extra = {"importance_type": "gain"} if importances else {}
+    imp = np.zeros(len(features))
+    boosters = []
     for k in np.unique(folds):
         test = folds == k
-        est = regressor({**params, **extra}, seed, threads).fit(X[~test], y[~test])
+        est = regressor({**params, "importance_type": "gain"}, seed, threads).fit(X[~test], y[~test])
         oof[test] = est.predict(X[test]) * taper[test]
-        if imp is not None:
-            imp += est.feature_importances_
-    return oof, imp
+        imp += est.feature_importances_
+        boosters.append(est.booster_)
+    return FoldPredictions(oof, boosters, imp)
 
 
 def inner_rfe(
@@ -87,13 +111,13 @@ def inner_rfe(
     sets: dict[int, list[str]] = {}
     floor = settings.rfe_n_features or settings.rfe_min_features
     while True:
-        oof, imp = cv_predict(data, rows, folds, kept, settings.base_params, seed, threads, importances=True)
-        records.append({"n_features": len(kept), "cv_rmse": _rmse(oof, data.y[rows])})
+        fit = cv_predict(data, rows, folds, kept, settings.base_params, seed, threads)
+        records.append({"n_features": len(kept), "cv_rmse": _rmse(fit.oof, data.y[rows])})
         sets[len(kept)] = list(kept)
         if len(kept) <= floor:
             break
         n_drop = min(max(1, int(settings.rfe_step_fraction * len(kept))), len(kept) - floor)
-        for i in sorted(np.argsort(imp, kind="stable")[:n_drop], reverse=True):
+        for i in sorted(np.argsort(fit.importances, kind="stable")[:n_drop], reverse=True):
             kept.pop(int(i))
     curve = pd.DataFrame.from_records(records)
     if settings.rfe_n_features is not None:
@@ -133,8 +157,7 @@ def tune(
 
     def objective(trial: optuna.Trial) -> float:
         params = {**base, **_suggest(trial, settings.search_space)}
-        oof, _ = cv_predict(data, rows, folds, features, params, seed, threads)
-        return _rmse(oof, data.y[rows])
+        return _rmse(cv_predict(data, rows, folds, features, params, seed, threads).oof, data.y[rows])
 
     if settings.search_space and settings.n_trials > 0:
         study.optimize(objective, n_trials=settings.n_trials)
@@ -146,18 +169,20 @@ def tune(
 
 
 def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: int, threads: int) -> InnerResult:
-    """The whole inner procedure on ``rows``: grouped folds, RFE, tuning, per-group weights."""
+    """The whole inner procedure on ``rows``: grouped folds, RFE, tuning, the fold models, per-group weights."""
     folds = grouped_folds(data.groups[rows], settings.n_folds, derive_seed(seed, "inner-folds"))
     features, curve = inner_rfe(data, rows, folds, settings, seed, threads)
     params, trials = tune(data, rows, folds, features, settings, derive_seed(seed, "optuna"), threads)
-    oof, _ = cv_predict(data, rows, folds, features, params, seed, threads)
+    fit = cv_predict(data, rows, folds, features, params, seed, threads)
     if settings.shrink_per_group:
         weights = group_weights(
-            oof, data.y[rows], data.miedema_group[rows], data.groups[rows], settings.shrink_z, seed=seed
+            fit.oof, data.y[rows], data.miedema_group[rows], data.groups[rows], settings.shrink_z, seed=seed
         )
     else:
         weights = {g: 1.0 for g in np.unique(data.miedema_group)}
-    return InnerResult(features, params, weights, curve, trials, _rmse(oof, data.y[rows]))
+    return InnerResult(
+        features, params, weights, fit.boosters, settings.shrink_by_spread, curve, trials, _rmse(fit.oof, data.y[rows])
+    )
 
 
 def outer_fold(
@@ -174,7 +199,7 @@ def outer_fold(
     train = ~test if train_excluded is None else ~test & ~train_excluded
     rows = np.flatnonzero(train)
     inner = fit_inner(data, rows, settings, derive_seed(seed, "outer", fold), threads)
-    model = fit_model(data, rows, inner.features, inner.params, inner.weights, seed, threads)
+    model = inner.model({"fold": fold, "n_train_rows": int(rows.size), "inner_cv_rmse": inner.cv_rmse})
     test_rows = np.flatnonzero(test)
     x_test = data.frame["x_B"].to_numpy(dtype=float)[test_rows]
     correction = model.correction(data.columns(inner.features)[test_rows], data.miedema_group[test_rows], x_test)
@@ -183,7 +208,6 @@ def outer_fold(
     out["miedema_group"] = data.miedema_group[test_rows]
     out["miedema_kJ_per_mol"] = data.miedema[test_rows]
     out["predicted_kJ_per_mol"] = data.miedema[test_rows] + correction
-    model.info = {"fold": fold, "n_train_rows": int(rows.size), "inner_cv_rmse": inner.cv_rmse}
     log.info(
         "outer fold %d: %d train rows, %d features, inner CV RMSE %.3f",
         fold,

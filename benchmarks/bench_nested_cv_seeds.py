@@ -1,0 +1,84 @@
+"""Nested grouped CV of the default config for several root seeds: accuracy averaged over group shuffles.
+
+Each seed runs `snakemake results/model/metrics.json --config seed=S` in its own scratch copy of the
+repository (the root seed sets the outer and inner folds, Optuna and LightGBM), and the script gathers the
+RMSE ratios (model / Miedema) overall, per Miedema group and on the AIMD points before/after, with the wall time.
+
+Run: .venv/bin/python benchmarks/bench_nested_cv_seeds.py SCRATCH_DIR OUT.json SEED [SEED ...]
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+GROUPS = ("TM-TM", "TM-nonTM", "nonTM-nonTM")
+
+
+def scratch_copy(destination: Path) -> None:
+    """Copy the tracked and untracked-but-not-ignored files (no results) to ``destination``."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    for name in listing.stdout.splitlines():
+        source = REPO / name
+        if source.is_file() and not name.startswith("results/"):
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def run_seed(scratch: Path, seed: int) -> dict[str, object]:
+    """Run the nested CV for one root seed and return its summary."""
+    workdir = scratch / f"seed_{seed}"
+    if not workdir.exists():
+        scratch_copy(workdir)
+    command = [
+        str(REPO / ".venv" / "bin" / "snakemake"),
+        "--profile",
+        "profiles/local",
+        "--cores",
+        "2",
+        "--config",
+        f"seed={seed}",
+        "--",
+        "results/model/metrics.json",
+    ]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=workdir, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    metrics = json.loads((workdir / "results/model/metrics.json").read_text())
+    aimd = metrics["aimd"]["overall"]
+    return {
+        "seed": seed,
+        "wall_min": round(wall / 60, 1),
+        "overall": metrics["overall"]["rmse_ratio"],
+        **{g: metrics["per_miedema_group"][g]["rmse_ratio"] for g in GROUPS},
+        "rmse_model": metrics["overall"]["model"]["rmse"],
+        "rmse_miedema": metrics["overall"]["miedema"]["rmse"],
+        "aimd_before": aimd["before"]["rmse"],
+        "aimd_after": aimd["after"]["rmse"],
+        "aimd_miedema": aimd["miedema"]["rmse"],
+    }
+
+
+def main(scratch: str, out: str, seeds: list[int]) -> None:
+    """Run every seed, print one line each and the mean, write all rows to ``out``."""
+    rows = []
+    for seed in seeds:
+        rows.append(run_seed(Path(scratch), seed))
+        print(json.dumps(rows[-1]), flush=True)
+    keys = ["overall", *GROUPS, "aimd_before", "aimd_after"]
+    mean = {k: statistics.mean(float(r[k]) for r in rows) for k in keys}
+    print("mean over seeds:", json.dumps({k: round(v, 3) for k, v in mean.items()}))
+    Path(out).write_text(json.dumps({"runs": rows, "mean": mean}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3:]])
