@@ -41,7 +41,8 @@ def containing(oof: pd.DataFrame, element: str) -> pd.DataFrame:
 
 
 def aimd_comparison(before: pd.DataFrame, after: pd.DataFrame, elements: Sequence[str] = REFRACTORY) -> dict:
-    """Errors on AIMD rows of the reference model (never trained on AIMD) and the final one, per element."""
+    """Errors on AIMD rows of the reference model (never trained on AIMD) and the final one: overall, per Miedema
+    group (when the rows carry ``miedema_group``) and per element."""
     b = before[before["source_type"] == "aimd"]
     a = after[after["source_type"] == "aimd"]
 
@@ -52,7 +53,16 @@ def aimd_comparison(before: pd.DataFrame, after: pd.DataFrame, elements: Sequenc
             "miedema": errors(aa["hmix_kJ_per_mol"], aa["miedema_kJ_per_mol"]),
         }
 
-    return {"overall": compare(b, a), **{el: compare(containing(b, el), containing(a, el)) for el in elements}}
+    groups = {}
+    if "miedema_group" in a.columns:
+        groups = {
+            str(g): compare(b[b["miedema_group"] == g], part) for g, part in a.groupby("miedema_group", sort=True)
+        }
+    return {
+        "overall": compare(b, a),
+        **groups,
+        **{el: compare(containing(b, el), containing(a, el)) for el in elements},
+    }
 
 
 def cv_metrics(after: pd.DataFrame, before: pd.DataFrame) -> dict[str, object]:
