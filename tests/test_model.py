@@ -171,6 +171,9 @@ def test_incomplete_saved_model_is_refused(synthetic, tmp_path):
     (tmp_path / "member_01.txt").unlink()
     with pytest.raises(FileNotFoundError, match=r"member_01\.txt missing"):
         TrainedModel.load(tmp_path)
+    (tmp_path / "meta.json").write_text('{"features": [], "params": {}, "weights": {}}')
+    with pytest.raises(FileNotFoundError, match="older hmixal"):
+        TrainedModel.load(tmp_path)
 
 
 def test_missing_model_names_the_command(tmp_path):

@@ -197,6 +197,8 @@ class TrainedModel:
                 f"no trained model in {directory}; run `snakemake --profile profiles/local` to build it"
             )
         meta = json.loads((directory / "meta.json").read_text())
+        if "n_members" not in meta:
+            raise MissingArtifactError(f"model in {directory} was written by an older hmixal (no ensemble); rebuild it")
         paths = [directory / f"member_{i:02d}.txt" for i in range(int(meta["n_members"]))]
         missing = [p.name for p in paths if not p.is_file()]
         if missing:
