@@ -4,16 +4,17 @@ Each seed runs `snakemake results/model/metrics.json --config seed=S` in its own
 repository (the root seed sets the outer and inner folds, Optuna and LightGBM), and the script gathers the
 RMSE ratios (model / Miedema) overall, per Miedema group and on the AIMD points before/after, with the wall time.
 
-Run: .venv/bin/python benchmarks/bench_nested_cv_seeds.py SCRATCH_DIR OUT.json SEED [SEED ...]
+Run: .venv/bin/python benchmarks/bench_nested_cv_seeds.py SCRATCH_DIR OUT.json SEED [SEED ...] [--set KEY=VALUE ...]
+(--set: further `snakemake --config` entries, e.g. --set "model={'inner': {'sample_weighting': 'none'}}")
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -34,8 +35,8 @@ def scratch_copy(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-def run_seed(scratch: Path, seed: int) -> dict[str, object]:
-    """Run the nested CV for one root seed and return its summary."""
+def run_seed(scratch: Path, seed: int, overrides: list[str]) -> dict[str, object]:
+    """Run the nested CV for one root seed (plus config ``overrides``) and return its summary."""
     workdir = scratch / f"seed_{seed}"
     if not workdir.exists():
         scratch_copy(workdir)
@@ -47,6 +48,7 @@ def run_seed(scratch: Path, seed: int) -> dict[str, object]:
         "2",
         "--config",
         f"seed={seed}",
+        *overrides,
         "--",
         "results/model/metrics.json",
     ]
@@ -68,17 +70,24 @@ def run_seed(scratch: Path, seed: int) -> dict[str, object]:
     }
 
 
-def main(scratch: str, out: str, seeds: list[int]) -> None:
+def main(scratch: str, out: str, seeds: list[int], overrides: list[str]) -> None:
     """Run every seed, print one line each and the mean, write all rows to ``out``."""
     rows = []
     for seed in seeds:
-        rows.append(run_seed(Path(scratch), seed))
+        rows.append(run_seed(Path(scratch), seed, overrides))
         print(json.dumps(rows[-1]), flush=True)
     keys = ["overall", *GROUPS, "aimd_before", "aimd_after"]
     mean = {k: statistics.mean(float(r[k]) for r in rows) for k in keys}
     print("mean over seeds:", json.dumps({k: round(v, 3) for k, v in mean.items()}))
-    Path(out).write_text(json.dumps({"runs": rows, "mean": mean}, indent=2) + "\n")
+    document = {"config_overrides": overrides, "runs": rows, "mean": mean}
+    Path(out).write_text(json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3:]])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scratch")
+    parser.add_argument("out")
+    parser.add_argument("seeds", nargs="+", type=int)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+    main(args.scratch, args.out, args.seeds, args.overrides)

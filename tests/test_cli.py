@@ -66,6 +66,12 @@ def test_aimd_import_writes_the_run_and_refuses_truncated(tmp_path):
     assert list((tmp_path / "r2" / "aimd" / "imported").iterdir()) == []
 
 
+def test_predict_names_the_command_when_the_model_is_missing(tmp_path):
+    code, out, err = run("predict", "Al-Ni", "--results", str(tmp_path))
+    assert code == 2 and out == ""
+    assert "no trained model" in err and "snakemake" in err and "bootstrap.py run" in err
+
+
 def test_plan_names_the_command_when_missing_and_prints_the_top(tmp_path):
     code, _, err = run("plan", "--results", str(tmp_path))
     assert code == 2 and "acquisition_plan.csv" in err and "snakemake" in err

@@ -11,12 +11,13 @@ from hmixal.model import (
     FeatureSource,
     TrainedModel,
     apply_weights,
+    balanced_sample_weights,
     end_taper,
     group_weights,
     model_data,
     spread_shrinkage,
 )
-from hmixal.nested_cv import InnerSettings, fit_inner, outer_fold
+from hmixal.nested_cv import InnerSettings, cv_predict, fit_inner, outer_fold, sample_weights
 from hmixal.selection import choose_features, feature_frequencies, rfe_curve, rfe_repeat
 from hmixal.splits import grouped_folds
 from hmixal.systems import all_binaries
@@ -79,6 +80,50 @@ def test_bootstrap_lowers_weights_of_noisy_groups_only():
     careful = group_weights(correction, noisy, group, binaries, z=1.0)["TM-TM"]
     assert careful < plain
     assert group_weights(correction, clean, group, binaries, z=1.0)["TM-TM"] == pytest.approx(0.8, abs=0.05)
+
+
+def test_balanced_sample_weights_give_each_label_the_same_total():
+    labels = np.array(["TM-TM", "TM-TM", "TM-TM", "nonTM-nonTM", "TM-nonTM", "TM-nonTM"])
+    w = balanced_sample_weights(labels)
+    np.testing.assert_allclose(w, [2 / 3, 2 / 3, 2 / 3, 2.0, 1.0, 1.0])
+    assert w.mean() == pytest.approx(1.0)
+    np.testing.assert_array_equal(balanced_sample_weights(np.array(["a", "a"])), [1.0, 1.0])
+
+
+def test_unknown_sample_weighting_is_refused():
+    with pytest.raises(ValueError, match="sample_weighting"):
+        InnerSettings(sample_weighting="per_binary")
+
+
+def test_group_weighting_fits_the_small_group_better(synthetic):
+    # A minority group whose residual is shifted: balanced weights make the trees fit it instead of averaging it
+    # away under the majority.
+    rows = np.arange(len(synthetic.y))
+    small = synthetic.miedema_group == min(set(synthetic.miedema_group), key=list(synthetic.miedema_group).count)
+    shifted = type(synthetic)(**{**synthetic.__dict__, "y": synthetic.y + np.where(small, 6.0, 0.0)})
+    folds = grouped_folds(shifted.groups, 3, seed=1)
+    errors = {}
+    for scheme in ("none", "miedema_group"):
+        w = sample_weights(shifted, rows, scheme)
+        fit = cv_predict(shifted, rows, folds, shifted.feature_names, {**FAST, "n_estimators": 10}, 0, 1, w)
+        train = np.mean([np.mean((b.predict(shifted.X[small]) - shifted.y[small]) ** 2) for b in fit.boosters])
+        errors[scheme] = train
+    assert sample_weights(shifted, rows, "none") is None
+    assert errors["miedema_group"] < errors["none"]
+
+
+def test_nested_fold_identical_at_one_and_two_threads(synthetic):
+    settings = InnerSettings(
+        n_folds=3,
+        base_params=FAST,
+        rfe_min_features=40,
+        n_trials=2,
+        search_space={"num_leaves": {"low": 3, "high": 15, "type": "int"}},
+    )
+    folds = grouped_folds(synthetic.groups, 4, seed=3)
+    one = outer_fold(synthetic, folds, 0, settings, seed=7, threads=1)[0]
+    two = outer_fold(synthetic, folds, 0, settings, seed=7, threads=2)[0]
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
 
 
 def test_end_taper_vanishes_at_pure_elements_only():

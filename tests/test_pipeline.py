@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -9,8 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import redirect_stdout
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -75,6 +78,28 @@ def test_quick_run_writes_every_table(finished_run):
     assert metrics["aimd"]["overall"]["after"]["n"] == 29
     predictions = pd.read_csv(finished_run / "results/model/predictions.csv", keep_default_na=False)
     assert len(predictions) == 2415 * 19 and predictions["uncertainty_kJ_per_mol"].gt(0).all()
+
+
+def test_predict_command_answers_from_the_run(finished_run):
+    from hmixal.cli import main
+
+    results = str(finished_run / "results")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["predict", "Al-Ni", "--x", "0.25", "0.5", "--results", results, "--format", "csv"]) == 0
+    binary = pd.read_csv(io.StringIO(out.getvalue()))
+    assert list(binary.columns) == ["A", "B", "x_B", "hmix_kJ_per_mol", "uncertainty", "miedema_kJ_per_mol"]
+    # The command and the pipeline's grid table come from the same saved models.
+    grid = pd.read_csv(finished_run / "results/model/predictions.csv", keep_default_na=False)
+    expected = grid[(grid["A"] == "Al") & (grid["B"] == "Ni") & grid["x_B"].round(6).isin([0.25, 0.5])]
+    np.testing.assert_allclose(binary["hmix_kJ_per_mol"], expected["hmix_kJ_per_mol"], atol=1e-6)
+    np.testing.assert_allclose(binary["uncertainty"], expected["uncertainty_kJ_per_mol"], atol=1e-6)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["predict", "AlCoCrFeNi", "Al0.5CoCrFeNi", "--results", results, "--format", "json"]) == 0
+    alloys = pd.read_json(io.StringIO(out.getvalue()))
+    assert len(alloys) == 2 and np.isfinite(alloys["hmix_kJ_per_mol"]).all()
+    assert (alloys["hmix_kJ_per_mol"] < 0).all() and (alloys["uncertainty"] > 0).all()
 
 
 def test_interrupted_run_resumes_to_identical_tables(finished_run, tmp_path):

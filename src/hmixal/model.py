@@ -126,6 +126,13 @@ def group_weights(
     return weights
 
 
+def balanced_sample_weights(labels: np.ndarray) -> np.ndarray:
+    """Row weights (mean 1) that give every label, e.g. every Miedema group, the same total weight in training."""
+    labels = np.asarray(labels)
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return (labels.size / counts.size) / counts[inverse].astype(float)
+
+
 def apply_weights(correction: np.ndarray, group: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
     """Scale each row's correction by its Miedema group's weight."""
     factor = np.ones(correction.shape)

@@ -17,10 +17,11 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from hmixal.model import ModelData, TrainedModel, end_taper, group_weights, regressor
+from hmixal.model import ModelData, TrainedModel, balanced_sample_weights, end_taper, group_weights, regressor
 from hmixal.splits import derive_seed, grouped_folds
 
 log = logging.getLogger(__name__)
+SAMPLE_WEIGHTINGS = ("miedema_group", "none")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class InnerSettings:
     shrink_per_group: bool = True
     shrink_z: float = 0.0  # bootstrap standard errors subtracted from each group's weight (0: plain least squares)
     shrink_by_spread: bool = True  # scale the ensemble mean by m² / (m² + s²) (hmixal.model.spread_shrinkage)
+    sample_weighting: str = "miedema_group"  # "miedema_group": each group the same total weight; "none": equal rows
+
+    def __post_init__(self) -> None:
+        if self.sample_weighting not in SAMPLE_WEIGHTINGS:
+            raise ValueError(
+                f"model.inner.sample_weighting must be one of {SAMPLE_WEIGHTINGS}, not {self.sample_weighting!r}"
+            )
 
 
 @dataclass
@@ -73,8 +81,17 @@ class FoldPredictions:
     importances: np.ndarray
 
 
-def _rmse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)))
+def _rmse(a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> float:
+    return float(np.sqrt(np.average((a - b) ** 2, weights=weights)))
+
+
+def sample_weights(data: ModelData, rows: np.ndarray, scheme: str) -> np.ndarray | None:
+    """Training weights of ``rows`` under ``scheme`` (None: all rows count the same)."""
+    if scheme == "none":
+        return None
+    # Miedema groups are unequal in size (nonTM–nonTM ≈ 10 % of the rows): balanced weights keep the largest
+    # group from deciding the trees alone (benchmarks/RESULTS.md, sample weighting).
+    return balanced_sample_weights(data.miedema_group[rows])
 
 
 def cv_predict(
@@ -85,8 +102,10 @@ def cv_predict(
     params: Mapping[str, object],
     seed: int,
     threads: int,
+    weights: np.ndarray | None = None,
 ) -> FoldPredictions:
-    """Out-of-fold corrections for ``rows`` (folds aligned with rows), the fold models and gain importances."""
+    """Out-of-fold corrections for ``rows`` (folds and ``weights`` aligned with rows), the fold models and gain
+    importances."""
     X = data.columns(features)[rows]
     y = data.y[rows]
     taper = end_taper(data.frame["x_B"].to_numpy(dtype=float)[rows])  # as the fitted model will predict
@@ -95,7 +114,10 @@ def cv_predict(
     boosters = []
     for k in np.unique(folds):
         test = folds == k
-        est = regressor({**params, "importance_type": "gain"}, seed, threads).fit(X[~test], y[~test])
+        fit_weights = None if weights is None else weights[~test]
+        est = regressor({**params, "importance_type": "gain"}, seed, threads).fit(
+            X[~test], y[~test], sample_weight=fit_weights
+        )
         oof[test] = est.predict(X[test]) * taper[test]
         imp += est.feature_importances_
         boosters.append(est.booster_)
@@ -103,7 +125,13 @@ def cv_predict(
 
 
 def inner_rfe(
-    data: ModelData, rows: np.ndarray, folds: np.ndarray, settings: InnerSettings, seed: int, threads: int
+    data: ModelData,
+    rows: np.ndarray,
+    folds: np.ndarray,
+    settings: InnerSettings,
+    seed: int,
+    threads: int,
+    weights: np.ndarray | None = None,
 ) -> tuple[list[str], pd.DataFrame]:
     """Drop the least important feature (gain over the inner folds) down to the minimum; pick a set."""
     kept = list(data.feature_names)
@@ -111,8 +139,8 @@ def inner_rfe(
     sets: dict[int, list[str]] = {}
     floor = settings.rfe_n_features or settings.rfe_min_features
     while True:
-        fit = cv_predict(data, rows, folds, kept, settings.base_params, seed, threads)
-        records.append({"n_features": len(kept), "cv_rmse": _rmse(fit.oof, data.y[rows])})
+        fit = cv_predict(data, rows, folds, kept, settings.base_params, seed, threads, weights)
+        records.append({"n_features": len(kept), "cv_rmse": _rmse(fit.oof, data.y[rows], weights)})
         sets[len(kept)] = list(kept)
         if len(kept) <= floor:
             break
@@ -146,6 +174,7 @@ def tune(
     settings: InnerSettings,
     seed: int,
     threads: int,
+    weights: np.ndarray | None = None,
 ) -> tuple[dict[str, object], pd.DataFrame]:
     """Optuna (seeded TPE) scored by inner-CV RMSE; the base parameters are the first trial."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -157,7 +186,8 @@ def tune(
 
     def objective(trial: optuna.Trial) -> float:
         params = {**base, **_suggest(trial, settings.search_space)}
-        return _rmse(cv_predict(data, rows, folds, features, params, seed, threads).oof, data.y[rows])
+        oof = cv_predict(data, rows, folds, features, params, seed, threads, weights).oof
+        return _rmse(oof, data.y[rows], weights)
 
     if settings.search_space and settings.n_trials > 0:
         study.optimize(objective, n_trials=settings.n_trials)
@@ -171,17 +201,25 @@ def tune(
 def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: int, threads: int) -> InnerResult:
     """The whole inner procedure on ``rows``: grouped folds, RFE, tuning, the fold models, per-group weights."""
     folds = grouped_folds(data.groups[rows], settings.n_folds, derive_seed(seed, "inner-folds"))
-    features, curve = inner_rfe(data, rows, folds, settings, seed, threads)
-    params, trials = tune(data, rows, folds, features, settings, derive_seed(seed, "optuna"), threads)
-    fit = cv_predict(data, rows, folds, features, params, seed, threads)
+    weights = sample_weights(data, rows, settings.sample_weighting)
+    features, curve = inner_rfe(data, rows, folds, settings, seed, threads, weights)
+    params, trials = tune(data, rows, folds, features, settings, derive_seed(seed, "optuna"), threads, weights)
+    fit = cv_predict(data, rows, folds, features, params, seed, threads, weights)
     if settings.shrink_per_group:
-        weights = group_weights(
+        group_weight = group_weights(
             fit.oof, data.y[rows], data.miedema_group[rows], data.groups[rows], settings.shrink_z, seed=seed
         )
     else:
-        weights = {g: 1.0 for g in np.unique(data.miedema_group)}
+        group_weight = {g: 1.0 for g in np.unique(data.miedema_group)}
     return InnerResult(
-        features, params, weights, fit.boosters, settings.shrink_by_spread, curve, trials, _rmse(fit.oof, data.y[rows])
+        features,
+        params,
+        group_weight,
+        fit.boosters,
+        settings.shrink_by_spread,
+        curve,
+        trials,
+        _rmse(fit.oof, data.y[rows], weights),
     )
 
 
