@@ -33,6 +33,17 @@ FAST = {
 }
 
 
+def small_inner_settings() -> InnerSettings:
+    """A quick inner procedure: 3 folds, elimination down to 42 features, 2 Optuna trials."""
+    return InnerSettings(
+        n_folds=3,
+        base_params=FAST,
+        rfe_min_features=42,
+        n_trials=2,
+        search_space={"num_leaves": {"low": 3, "high": 15, "type": "int"}},
+    )
+
+
 @pytest.fixture(scope="module")
 def source() -> FeatureSource:
     return FeatureSource()
@@ -113,13 +124,7 @@ def test_group_weighting_fits_the_small_group_better(synthetic):
 
 
 def test_nested_fold_identical_at_one_and_two_threads(synthetic):
-    settings = InnerSettings(
-        n_folds=3,
-        base_params=FAST,
-        rfe_min_features=40,
-        n_trials=2,
-        search_space={"num_leaves": {"low": 3, "high": 15, "type": "int"}},
-    )
+    settings = small_inner_settings()
     folds = grouped_folds(synthetic.groups, 4, seed=3)
     one = outer_fold(synthetic, folds, 0, settings, seed=7, threads=1)[0]
     two = outer_fold(synthetic, folds, 0, settings, seed=7, threads=2)[0]
@@ -163,13 +168,7 @@ def test_feature_choice_counts_survivors():
 
 
 def test_outer_fold_never_trains_on_its_test_binaries(synthetic, tmp_path):
-    settings = InnerSettings(
-        n_folds=3,
-        base_params=FAST,
-        rfe_min_features=42,
-        n_trials=2,
-        search_space={"num_leaves": {"low": 3, "high": 15, "type": "int"}},
-    )
+    settings = small_inner_settings()
     folds = grouped_folds(synthetic.groups, 4, seed=5)
     excluded = synthetic.frame["source_type"].to_numpy() == "aimd"
     pred, model, inner = outer_fold(synthetic, folds, 1, settings, seed=2, threads=1, train_excluded=excluded)
