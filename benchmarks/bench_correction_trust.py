@@ -7,7 +7,8 @@ out-of-fold corrections fit the per-group weights, its 11 models are the ensembl
   single           one LightGBM on the outer training set, correction used as is
   single+groups    the same, times the per-group least-squares weight (shrink_z 0)
   ensemble+groups  mean of the 11 inner models, times the group weight
-  spread+groups    ensemble mean scaled by m² / (m² + s²), times the group weight (the pipeline's model)
+  spread+groups    ensemble mean scaled by m² / (m² + s²), times the group weight
+  spread+groups_z1 the same with each group weight lowered by one bootstrap SE (the pipeline's default model)
 Each scheme is also trained without the AIMD rows ('before') to score the AIMD points as in seed §2.3.
 Prints the RMSE ratio (model / Miedema) overall and per Miedema group (mean and worst over the fold seeds)
 and the AIMD RMSE before/after (mean over the fold seeds).
@@ -40,7 +41,7 @@ from hmixal.splits import derive_seed, grouped_folds
 
 FOLD_SEEDS = (20251125, 1, 2)
 OUTER, INNER = 12, 11
-SCHEMES = ("single", "single+groups", "ensemble+groups", "spread+groups")
+SCHEMES = ("single", "single+groups", "ensemble+groups", "spread+groups", "spread+groups_z1")
 
 
 def outer_predictions(
@@ -65,12 +66,15 @@ def outer_predictions(
             members.append(est.predict(data.X[test]) * taper[test])
         weights = group_weights(oof, y[train], group[train])
         factor = np.array([weights[g] for g in group[test]])
+        lowered = group_weights(oof, y[train], group[train], binaries[train], z=1.0, seed=root)
+        factor_z1 = np.array([lowered[g] for g in group[test]])
         single = regressor(params, 0, 1).fit(data.X[train], y[train], sample_weight=w).predict(data.X[test])
         stack = np.array(members)
         predicted["single"][test] = single * taper[test]
         predicted["single+groups"][test] = single * taper[test] * factor
         predicted["ensemble+groups"][test] = stack.mean(axis=0) * factor
         predicted["spread+groups"][test] = spread_shrinkage(stack)[0] * factor
+        predicted["spread+groups_z1"][test] = spread_shrinkage(stack)[0] * factor_z1
     return predicted
 
 
