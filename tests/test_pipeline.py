@@ -89,11 +89,11 @@ def test_predict_command_answers_from_the_run(finished_run):
         assert main(["predict", "Al-Ni", "--x", "0.25", "0.5", "--results", results, "--format", "csv"]) == 0
     binary = pd.read_csv(io.StringIO(out.getvalue()))
     assert list(binary.columns) == ["A", "B", "x_B", "hmix_kJ_per_mol", "uncertainty", "miedema_kJ_per_mol"]
-    # The command and the pipeline's grid table come from the same saved models.
+    # The command and the pipeline's grid table come from the same saved models (the CLI prints 4 decimals).
     grid = pd.read_csv(finished_run / "results/model/predictions.csv", keep_default_na=False)
     expected = grid[(grid["A"] == "Al") & (grid["B"] == "Ni") & grid["x_B"].round(6).isin([0.25, 0.5])]
-    np.testing.assert_allclose(binary["hmix_kJ_per_mol"], expected["hmix_kJ_per_mol"], atol=1e-6)
-    np.testing.assert_allclose(binary["uncertainty"], expected["uncertainty_kJ_per_mol"], atol=1e-6)
+    np.testing.assert_allclose(binary["hmix_kJ_per_mol"], expected["hmix_kJ_per_mol"], atol=1e-4)
+    np.testing.assert_allclose(binary["uncertainty"], expected["uncertainty_kJ_per_mol"], atol=1e-4)
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["predict", "AlCoCrFeNi", "Al0.5CoCrFeNi", "--results", results, "--format", "json"]) == 0
