@@ -36,7 +36,7 @@ from hmixal.model import (
     regressor,
     spread_shrinkage,
 )
-from hmixal.nested_cv import SAMPLE_WEIGHTINGS, sample_weights
+from hmixal.nested_cv import SAMPLE_WEIGHTINGS, cv_predict, sample_weights
 from hmixal.splits import derive_seed, grouped_folds
 
 FOLD_SEEDS = (20251125, 1, 2)
@@ -56,20 +56,14 @@ def outer_predictions(
         test = np.flatnonzero(outer == k)
         train = np.flatnonzero((outer != k) & ~excluded)
         w = sample_weights(data, train, weighting)
-        w = np.ones(train.size) if w is None else w
         folds = grouped_folds(binaries[train], INNER, derive_seed(root, "inner", k))
-        oof, members = np.empty(train.size), []
-        for j in range(INNER):
-            fit, held = train[folds != j], train[folds == j]
-            est = regressor(params, 0, 1).fit(data.X[fit], y[fit], sample_weight=w[folds != j])
-            oof[folds == j] = est.predict(data.X[held]) * taper[held]
-            members.append(est.predict(data.X[test]) * taper[test])
-        weights = group_weights(oof, y[train], group[train])
+        inner = cv_predict(data, train, folds, data.feature_names, params, 0, 1, w)
+        weights = group_weights(inner.oof, y[train], group[train])
         factor = np.array([weights[g] for g in group[test]])
-        lowered = group_weights(oof, y[train], group[train], binaries[train], z=1.0, seed=root)
+        lowered = group_weights(inner.oof, y[train], group[train], binaries[train], z=1.0, seed=root)
         factor_z1 = np.array([lowered[g] for g in group[test]])
         single = regressor(params, 0, 1).fit(data.X[train], y[train], sample_weight=w).predict(data.X[test])
-        stack = np.array(members)
+        stack = np.array([booster.predict(data.X[test]) for booster in inner.boosters]) * taper[test]
         predicted["single"][test] = single * taper[test]
         predicted["single+groups"][test] = single * taper[test] * factor
         predicted["ensemble+groups"][test] = stack.mean(axis=0) * factor
