@@ -36,7 +36,7 @@ class InnerSettings:
     n_trials: int = 30
     search_space: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     shrink_per_group: bool = True
-    shrink_z: float = 0.0  # bootstrap standard errors subtracted from each group's weight (0: plain least squares)
+    shrink_z: float = 1.0  # bootstrap standard errors subtracted from each group's weight (0: plain least squares)
     shrink_by_spread: bool = True  # scale the ensemble mean by m² / (m² + s²) (hmixal.model.spread_shrinkage)
     sample_weighting: str = "miedema_group"  # "miedema_group": each group the same total weight; "none": equal rows
 
