@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,7 +113,7 @@ def test_group_weighting_fits_the_small_group_better(synthetic):
     # away under the majority.
     rows = np.arange(len(synthetic.y))
     small = synthetic.miedema_group == min(set(synthetic.miedema_group), key=list(synthetic.miedema_group).count)
-    shifted = type(synthetic)(**{**synthetic.__dict__, "y": synthetic.y + np.where(small, 6.0, 0.0)})
+    shifted = dataclasses.replace(synthetic, y=synthetic.y + np.where(small, 6.0, 0.0))
     folds = grouped_folds(shifted.groups, 3, seed=1)
     errors = {}
     for scheme in ("none", "miedema_group"):
