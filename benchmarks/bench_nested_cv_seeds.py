@@ -2,7 +2,9 @@
 
 Each seed runs `snakemake results/model/metrics.json --config seed=S` in its own scratch copy of the
 repository (the root seed sets the outer and inner folds, Optuna and LightGBM), and the script gathers the
-RMSE ratios (model / Miedema) overall, per Miedema group and on the AIMD points before/after, with the wall time.
+RMSE ratios (model / Miedema) overall, per Miedema group and on the AIMD points before/after, the headline ratios
+per point and per binary with their bootstrap intervals over binaries, the cross-fitted coverage of the calibrated
+68 % / 95 % intervals (overall and per data-coverage class), and the wall time.
 
 Run: .venv/bin/python benchmarks/bench_nested_cv_seeds.py SCRATCH_DIR OUT.json SEED [SEED ...] [--set KEY=VALUE ...]
 (--set: further `snakemake --config` entries, e.g. --set "model={'inner': {'sample_weighting': 'none'}}")
@@ -67,6 +69,14 @@ def run_seed(scratch: Path, seed: int, overrides: list[str]) -> dict[str, object
         "aimd_before": aimd["before"]["rmse"],
         "aimd_after": aimd["after"]["rmse"],
         "aimd_miedema": aimd["miedema"]["rmse"],
+        "headline": {
+            name: {k: block[k] for k in ("per_point", "per_binary", "worst_binaries")}
+            for name, block in metrics["headline"].items()
+        },
+        "coverage": {
+            f"{row['coverage_class']}@{row['expected']:.2f}": round(row["observed"], 4)
+            for row in metrics["calibration"]["cross_fitted_coverage"]
+        },
     }
 
 

@@ -1,14 +1,11 @@
 """Snakemake script: gather the per-binary AIMD result rows → results/aimd/aimd_results.csv (any engine)."""
 
-import logging
-import sys
+from hmixal.jobs import start_job
 
-from hmixal.aimd.analysis import collect_results
-from hmixal.io import write_csv
+log = start_job(snakemake, "aimd_collect")
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("aimd_collect")
+from hmixal.aimd.analysis import collect_results  # noqa: E402
+from hmixal.io import write_csv  # noqa: E402
 
 rows = snakemake.input.rows
 table = collect_results([rows] if isinstance(rows, str) else list(rows))

@@ -1,16 +1,14 @@
 """Snakemake script: ΔH_mix of one binary from its alloy and two pure-liquid EMT runs → results row + details."""
 
-import logging
-import sys
-from pathlib import Path
+from hmixal.jobs import start_job
 
-from hmixal.aimd import emt
-from hmixal.aimd.analysis import write_results
-from hmixal.io import write_text
+log = start_job(snakemake, "aimd_emt_hmix")
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("aimd_emt_hmix")
+from pathlib import Path  # noqa: E402
+
+from hmixal.aimd import emt  # noqa: E402
+from hmixal.aimd.analysis import write_results  # noqa: E402
+from hmixal.io import write_text  # noqa: E402
 
 settings = emt.settings_from_config(snakemake.params.settings)
 dirs = [Path(getattr(snakemake.input, name)).parent for name in ("alloy", "pure_a", "pure_b")]

@@ -1,16 +1,15 @@
 """Snakemake script: one EMT liquid (pure or alloy) at one temperature → trace.csv, trajectory.extxyz, run.json."""
 
-import logging
-import sys
-from pathlib import Path
+from hmixal.jobs import start_job
 
-from hmixal.aimd import emt
-from hmixal.errors import InputError
-from hmixal.splits import derive_seed
+log = start_job(snakemake, "aimd_emt_run")
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("aimd_emt_run")
+from pathlib import Path  # noqa: E402
+
+from hmixal.aimd import emt  # noqa: E402
+from hmixal.elements import load_element_table  # noqa: E402
+from hmixal.errors import InputError  # noqa: E402
+from hmixal.splits import derive_seed  # noqa: E402
 
 # The run label (e.g. Ag128Cu128_1400K) names the composition and temperature; the seed derives from the
 # config's root seed and the label, so a pure liquid shared by several binaries is one run with one seed.
@@ -28,7 +27,8 @@ for name, path in expected.items():
     declared = getattr(snakemake.output, name)
     if Path(declared) != path:
         raise InputError(None, None, f"output {name} must be {path} (the run directory's layout), got {declared}")
-run = emt.run_liquid(counts, temperature, out_dir, settings, seed)
+elements = load_element_table(Path(snakemake.input.elements))
+run = emt.run_liquid(counts, temperature, out_dir, settings, seed, elements)
 log.info(
     "%s: seed %d, %d atoms, %d production steps, wall time %.1f s",
     label,

@@ -1,15 +1,12 @@
 """Snakemake script: the AIMD systems and runs (binaries, temperatures, shared pure-element runs) → two tables."""
 
-import logging
-import sys
+from hmixal.jobs import start_job
 
-from hmixal.aimd.systems import melting_points, plan_runs
-from hmixal.elements import load_element_table
-from hmixal.io import write_csv
+log = start_job(snakemake, "aimd_systems")
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("aimd_systems")
+from hmixal.aimd.systems import melting_points, plan_runs  # noqa: E402
+from hmixal.elements import load_element_table  # noqa: E402
+from hmixal.io import write_csv  # noqa: E402
 
 systems_config = dict(snakemake.params.systems)
 if getattr(snakemake.input, "plan", None):

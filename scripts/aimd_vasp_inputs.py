@@ -1,20 +1,18 @@
 """Snakemake script: one VASP run's start — random liquid cell, run.json and the first volume stage's inputs."""
 
-import logging
-import sys
-from pathlib import Path
+from hmixal.jobs import start_job
 
-import pandas as pd
+log = start_job(snakemake, "aimd_vasp_inputs")
 
-from hmixal.aimd.runner import ProtocolSettings, prepare_run
-from hmixal.aimd.vasp_inputs import MDSettings
-from hmixal.elements import load_element_table
-from hmixal.errors import InputError
-from hmixal.splits import derive_seed
+from pathlib import Path  # noqa: E402
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("aimd_vasp_inputs")
+import pandas as pd  # noqa: E402
+
+from hmixal.aimd.runner import ProtocolSettings, prepare_run  # noqa: E402
+from hmixal.aimd.vasp_inputs import MDSettings  # noqa: E402
+from hmixal.elements import load_element_table  # noqa: E402
+from hmixal.errors import InputError  # noqa: E402
+from hmixal.splits import derive_seed  # noqa: E402
 
 run_id = snakemake.wildcards.run_id
 runs = pd.read_csv(snakemake.input.runs, keep_default_na=False).set_index("run_id")

@@ -6,11 +6,17 @@ params.reset_failed after fixing the cause).
 """
 
 import datetime as dt
-import logging
-import sys
-from pathlib import Path
 
-from hmixal.aimd.runner import (
+job_start = dt.datetime.now()  # the walltime budget counts from here
+
+from hmixal.jobs import start_job  # noqa: E402
+
+log = start_job(snakemake, "aimd_vasp_run")
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hmixal.aimd.runner import (  # noqa: E402
     ProtocolSettings,
     RunnerSettings,
     StageState,
@@ -18,13 +24,9 @@ from hmixal.aimd.runner import (
     run_production,
     write_run_outputs,
 )
-from hmixal.aimd.vasp_inputs import MDSettings
+from hmixal.aimd.vasp_inputs import MDSettings  # noqa: E402
 
 EX_TEMPFAIL = 75
-job_start = dt.datetime.now()
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("aimd_vasp_run")
 
 run_dir = Path(snakemake.input.run).parent
 stage = snakemake.params.stage

@@ -5,21 +5,35 @@ from hmixal.jobs import start_job
 log = start_job(snakemake, "final_model")
 
 import json  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
-from hmixal.io import write_text  # noqa: E402
-from hmixal.model import FeatureSource, model_data  # noqa: E402
+from hmixal.io import atomic_path, write_csv, write_text  # noqa: E402
+from hmixal.model import FeatureSource, excluded_before_aimd, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, fit_inner  # noqa: E402
+from hmixal.predict import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table  # noqa: E402
 
 p = snakemake.params
 data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
-rows = np.arange(len(data.y))
+rows = np.flatnonzero(~excluded_before_aimd(data.frame, p.excluded_sources))
 inner = fit_inner(data, rows, InnerSettings(**p.inner), p.seed, snakemake.threads)
-info = {"n_train_rows": int(rows.size), "inner_cv_rmse": inner.cv_rmse, "dataset": snakemake.input.dataset}
+info = {
+    "n_train_rows": int(rows.size),
+    "inner_cv_rmse": inner.cv_rmse,
+    "dataset": snakemake.input.dataset,
+    "excluded_sources": list(p.excluded_sources),
+}
 model = inner.model(info)
-model.save(snakemake.output.model_dir)
+# The rows and the element table the model was trained with travel with it (hmixal.predict reads them);
+# meta.json, written last by save(), marks the folder complete.
+directory = Path(snakemake.output.model_dir)
+write_csv(training_table(data.frame.iloc[rows]), directory / TRAINING_DATA_FILE)
+with atomic_path(directory / ELEMENT_TABLE_FILE) as tmp:
+    shutil.copyfile(snakemake.input.elements, tmp)
+model.save(directory)
 write_text(
     json.dumps(
         {

@@ -8,7 +8,7 @@ import json  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
-from hmixal.model import FeatureSource, model_data  # noqa: E402
+from hmixal.model import FeatureSource, excluded_before_aimd, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, outer_fold  # noqa: E402
 from hmixal.splits import derive_seed, grouped_folds  # noqa: E402
 
@@ -18,7 +18,7 @@ data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.i
 folds = grouped_folds(data.groups, p.outer_folds, derive_seed(p.seed, "outer-folds"))
 excluded = None
 if snakemake.wildcards.variant == "before":
-    excluded = data.frame["source_type"].isin(p.excluded_sources_before).to_numpy()
+    excluded = excluded_before_aimd(data.frame, p.excluded_sources_before)
 settings = InnerSettings(**p.inner)
 predictions, model, inner = outer_fold(data, folds, fold, settings, p.seed, snakemake.threads, excluded)
 write_csv(predictions, snakemake.output.predictions)

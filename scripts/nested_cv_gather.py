@@ -8,9 +8,17 @@ import json  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
+from hmixal.calibration import (  # noqa: E402
+    LEVELS,
+    cross_fitted_coverage,
+    fit_calibration,
+    raw_coverage,
+    raw_coverage_curve,
+)
 from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
 from hmixal.metrics import cv_metrics  # noqa: E402
+from hmixal.splits import derive_seed  # noqa: E402
 
 
 def gather(paths):
@@ -23,10 +31,36 @@ after = gather(snakemake.input.after)
 before = gather(snakemake.input.before)
 oof = after.assign(predicted_before_aimd_kJ_per_mol=before["predicted_kJ_per_mol"].to_numpy())
 write_csv(oof, snakemake.output.oof)
-metrics = cv_metrics(after, before)
+metrics = cv_metrics(after, before, derive_seed(snakemake.params.describe["seed"], "bootstrap"))
 metrics["settings"] = snakemake.params.describe
+# Intervals of the deployed ('after') model, calibrated on its out-of-fold residuals and checked fold by fold.
+calibration = fit_calibration(
+    (after["predicted_kJ_per_mol"] - after["hmix_kJ_per_mol"]).to_numpy(),
+    after["member_spread_kJ_per_mol"].to_numpy(),
+    after["coverage"].to_numpy(),
+    (after["A"] + "-" + after["B"]).to_numpy(),
+)
+calibration.save(snakemake.output.calibration)
+curve = cross_fitted_coverage(after)
+write_csv(
+    pd.concat([curve, raw_coverage_curve(after, "member_spread_kJ_per_mol")], ignore_index=True),
+    snakemake.output.calibration_curve,
+)
+metrics["calibration"] = {
+    **calibration.to_dict(),
+    "cross_fitted_coverage": curve[curve["expected"].isin(LEVELS)].to_dict(orient="records"),
+    "uncalibrated_member_spread_coverage": raw_coverage(after, "member_spread_kJ_per_mol"),
+}
 write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", snakemake.output.metrics)
 overall = metrics["overall"]
+for row in metrics["calibration"]["cross_fitted_coverage"]:
+    log.info(
+        "coverage %s: nominal %.2f, observed %.3f (%d points)",
+        row["coverage_class"],
+        row["expected"],
+        row["observed"],
+        row["n_points"],
+    )
 log.info(
     "model RMSE %.2f vs Miedema %.2f kJ/mol (ratio %.3f) on %d points",
     overall["model"]["rmse"],

@@ -18,6 +18,7 @@ from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from hmixal.aimd import analysis as an
 from hmixal.aimd import emt
 from hmixal.dataset import read_dataset_csv
+from hmixal.elements import default_table_path
 from hmixal.errors import InputError
 
 pytest.importorskip("asap3")
@@ -197,7 +198,7 @@ def test_rule_scripts_run_collect_and_merge(tmp_path: Path, run_script) -> None:
     for label in labels:
         outputs = {key: str(tmp_path / "runs" / label / file) for key, file in files.items()}
         params = {"label": label, "settings": settings, "seed": 7}
-        report = run("aimd_emt_run.py", {}, outputs, params, label)
+        report = run("aimd_emt_run.py", {"elements": str(default_table_path())}, outputs, params, label)
         assert report.startswith("0\n"), report
     traces = [str(tmp_path / "runs" / label / emt.TRACE_FILE) for label in labels]
     inputs = dict(zip(("alloy", "pure_a", "pure_b"), traces, strict=True))
@@ -213,7 +214,8 @@ def test_rule_scripts_run_collect_and_merge(tmp_path: Path, run_script) -> None:
     # a declared output outside the run directory's layout is refused
     outputs = {key: str(tmp_path / "elsewhere" / file) for key, file in files.items()}
     outputs["trajectory"] = str(tmp_path / "t.xyz")
-    report = run("aimd_emt_run.py", {}, outputs, {"label": labels[1], "settings": settings, "seed": 7}, "bad")
+    elements = {"elements": str(default_table_path())}
+    report = run("aimd_emt_run.py", elements, outputs, {"label": labels[1], "settings": settings, "seed": 7}, "bad")
     assert not report.startswith("0\n") and "output trajectory must be" in report
 
 

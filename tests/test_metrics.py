@@ -54,6 +54,34 @@ def test_aimd_comparison_overall_per_group_and_element() -> None:
 def test_cv_metrics_sections() -> None:
     table = oof_table([2.0, 3.0, -79.0, -69.0])
     document = cv_metrics(table, table)
-    assert set(document) == {"overall", "per_miedema_group", "per_source_type", "aimd", "units"}
+    assert set(document) == {"overall", "per_miedema_group", "per_source_type", "aimd", "headline", "units"}
     assert set(document["per_miedema_group"]) == {"TM-TM", "TM-nonTM"}
+    assert set(document["headline"]) == {"overall", "TM-TM", "TM-nonTM"}
+    assert document["headline"]["overall"]["per_point"]["ratio"] == pytest.approx(0.5)
     assert document["per_source_type"]["aimd"]["n_binaries"] == 2
+
+
+def test_headline_ratios_per_point_and_per_binary_by_hand() -> None:
+    from hmixal.metrics import headline_ratios
+
+    # Binary Cu-Ni: 2 points, model errs 1, Miedema 2; Ir-Ti: 1 point, model 3, Miedema 1.
+    oof = pd.DataFrame(
+        {
+            "A": ["Cu", "Cu", "Ir"],
+            "B": ["Ni", "Ni", "Ti"],
+            "hmix_kJ_per_mol": [0.0, 0.0, 0.0],
+            "predicted_kJ_per_mol": [1.0, -1.0, 3.0],
+            "miedema_kJ_per_mol": [2.0, 2.0, 1.0],
+        }
+    )
+    out = headline_ratios(oof, seed=3, draws=400)
+    assert out["per_point"]["ratio"] == pytest.approx(math.sqrt(11 / 9))
+    assert out["per_binary"]["ratio"] == pytest.approx(math.sqrt((1 + 9) / (4 + 1)))
+    low, high = out["per_point"]["interval"]
+    assert low <= out["per_point"]["ratio"] <= high
+    # Resampling two binaries can give only Cu-Ni (0.5), only Ir-Ti (3) or both.
+    assert low == pytest.approx(0.5) and high == pytest.approx(3.0)
+    assert out["worst_binaries"]["binaries"] == ["Ir-Ti", "Cu-Ni"]
+    assert out["worst_binaries"]["share_of_squared_error"] == pytest.approx(1.0)
+    assert out["bootstrap"] == {"unit": "binary", "draws": 400, "seed": 3}
+    assert headline_ratios(oof, seed=3, draws=400) == out  # seeded: identical on rerun

@@ -1,93 +1,191 @@
-"""The `hmixal` command line: answers from the library and from artifacts the pipeline wrote."""
+"""The `hmixal` command line: answers from the library and from artifacts the pipeline wrote.
+
+Binaries are written ``A-B`` with x_B the mole fraction of B as written (``Ni-Al --x 0.25`` is 25 % Al), symbols
+in any case; results come back with columns A, B, x_B in that order (hmixal.systems). An expected error (bad
+argument, bad input, missing artifact) is one line on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from hmixal import __version__
-from hmixal.errors import InputError, MissingArtifactError
-from hmixal.systems import parse_binary
+from hmixal.errors import EXPECTED_ERRORS, InputError, MissingArtifactError
+from hmixal.systems import binary_grid, canonical_element, normalise_formula, orient, parse_system
 from hmixal.tables import FORMATS, render
+
+
+class UsageError(Exception):
+    """A command line argparse cannot parse; ``main`` prints it as one line."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(f"{prog}: {message} (see {prog} --help)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line, exit code 2 in ``main``) instead of printing its usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(self.prog, message)
 
 
 def _compositions(values: Sequence[float]) -> np.ndarray:
     x = np.asarray(values, dtype=float)
-    if np.any((x <= 0) | (x >= 1)):
-        raise InputError(None, None, f"--x values must lie strictly between 0 and 1, got {list(values)}")
+    if not np.all((x > 0) & (x < 1)):
+        shown = ", ".join(f"{v:g}" for v in values)
+        raise InputError(None, None, f"--x values must lie strictly between 0 and 1, got {shown}")
     return x
 
 
+def _written_points(systems: Sequence[str], x: np.ndarray) -> pd.DataFrame:
+    """Columns A, B, x_B of every binary at every x, in the order written (x_B is the fraction of that B)."""
+    return binary_grid([parse_system(text) for text in systems], x)
+
+
 def cmd_miedema(args: argparse.Namespace) -> pd.DataFrame:
-    """Miedema's liquid ΔH_mix for binaries at the requested compositions."""
+    """Miedema's liquid ΔH_mix for binaries at the requested compositions (A, B, x_B as written)."""
     from hmixal.miedema import hmix
 
-    x = _compositions(args.x)
-    pairs = [parse_binary(text) for text in args.systems]
-    a = np.repeat([p[0] for p in pairs], x.size)
-    b = np.repeat([p[1] for p in pairs], x.size)
-    xb = np.tile(x, len(pairs))
-    return pd.DataFrame({"A": a, "B": b, "x_B": xb, "hmix_kJ_per_mol": hmix(a, b, xb)})
+    points = _written_points(args.systems, _compositions(args.x))
+    a, b, x_b, _ = orient(points["A"], points["B"], points["x_B"])
+    return points.assign(hmix_kJ_per_mol=hmix(a, b, x_b))
 
 
 def cmd_elements(args: argparse.Namespace) -> pd.DataFrame:
     """The element property table (the 22 feature properties of the 70 elements, with provenance)."""
     from hmixal.elements import load_element_table
 
-    table = load_element_table(args.table).reset_index()
+    table = load_element_table(args.table)
     if args.symbols:
-        unknown = sorted(set(args.symbols) - set(table["symbol"]))
+        unknown = [s for s in args.symbols if s.strip().lower() not in {e.lower() for e in table.index}]
         if unknown:
             raise InputError(None, None, f"unknown element(s): {', '.join(unknown)}")
-        table = table[table["symbol"].isin(args.symbols)]
-    return table
+        symbols = list(dict.fromkeys(canonical_element(s) for s in args.symbols))
+        table = table.loc[symbols]
+    return table.reset_index()
 
 
 def _predictor(results: str):
-    """Load the final model and the outer-fold models from a results folder, or say how to build them."""
-    from pathlib import Path
-
+    """Load the final model, its training data and the calibration from a results folder, or say how to build them."""
     from hmixal.predict import Predictor
 
     root = Path(results) / "model"
     final = root / "final_after"
-    folds = sorted((root / "cv" / "after").glob("fold_*/model"), key=lambda p: int(p.parent.name.split("_")[1]))
     if not (final / "meta.json").is_file():
         raise MissingArtifactError(
             f"no trained model under {root}; build it with "
             "`snakemake --profile profiles/local results/model/predictions.csv` (or `python3 bootstrap.py run`)"
         )
-    return Predictor.load(final, folds)
+    return Predictor.load(final, root / "calibration.json")
+
+
+# What `hmixal predict` prints for binaries (--details: every column of hmixal.predict.PREDICTION_COLUMNS).
+PREDICT_SUMMARY_COLUMNS: tuple[str, ...] = (
+    "A",
+    "B",
+    "x_B",
+    "hmix_kJ_per_mol",
+    "uncertainty_kJ_per_mol",
+    "lower_95_kJ_per_mol",
+    "upper_95_kJ_per_mol",
+    "miedema_kJ_per_mol",
+    "coverage",
+    "extrapolation",
+    "n_data_points",
+)
+# Training points listed inline in the note beside a prediction; more are shown with --data.
+_INLINE_DATA_POINTS = 3
+
+
+def _as_written(data: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Training rows (stored A < B) in the order the person wrote the binary: x_B is the fraction of their B."""
+    if a < b or data.empty:  # stored the way it was written
+        return data
+    return data.assign(A=a, B=b, x_B=(1.0 - data["x_B"]).round(12)).sort_values("x_B", kind="stable")
+
+
+def _data_note(data: pd.DataFrame, a: str, b: str) -> str:
+    """One line saying which training data the model has for a binary (the points themselves when few)."""
+    kinds = ", ".join(sorted(set(data["source_type"])))
+    if len(data) > _INLINE_DATA_POINTS:
+        return f"{a}-{b}: {len(data)} training data points ({kinds}); list them with --data"
+    shown = "; ".join(
+        f"x_{b} = {r.x_B:g}: {r.hmix_kJ_per_mol:.1f} kJ/mol ({r.source_type}"
+        + ("" if pd.isna(r.T_K) else f", {r.T_K:g} K")
+        + (f", {r.reference}" if r.reference else "")
+        + ")"
+        for r in data.itertuples()
+    )
+    return f"{a}-{b}: training data {shown}"
 
 
 def cmd_predict(args: argparse.Namespace) -> pd.DataFrame:
-    """ML-predicted ΔH_mix with uncertainty for binaries (A-B) or multicomponent liquids (e.g. AlCoCrFeNi)."""
-    predictor = _predictor(args.results)
+    """ML-predicted ΔH_mix with calibrated intervals and domain flags for binaries (A-B) or multicomponent
+    liquids (e.g. AlCoCrFeNi); notes on stderr name the training data of a binary and flagged predictions."""
+    from hmixal.predict import warnings_for
+
     binaries = [s for s in args.systems if "-" in s]
-    alloys = [s for s in args.systems if "-" not in s]
+    # Arguments are checked before the model loads: a typo answers at once, with or without results.
+    points = _written_points(binaries, _compositions(args.x)) if binaries else None
+    alloys = [normalise_formula(s) for s in args.systems if "-" not in s]
+    if alloys:
+        from hmixal.multicomponent import parse_composition
+
+        for formula in alloys:
+            parse_composition(formula)
+    predictor = _predictor(args.results)
     frames = []
-    if binaries:
-        x = _compositions(args.x)
-        pairs = [parse_binary(text) for text in binaries]
-        a = np.repeat([p[0] for p in pairs], x.size)
-        b = np.repeat([p[1] for p in pairs], x.size)
-        frame = predictor.predict(a, b, np.tile(x, len(pairs)))
-        frames.append(frame.rename(columns={"uncertainty_kJ_per_mol": "uncertainty"}))
+    notes: list[str] = []
+    if points is not None:
+        # The model takes A < B alphabetically; the table goes back to the order and x_B the person wrote.
+        a, b, x_b, swapped = orient(points["A"], points["B"], points["x_B"])
+        frame = predictor.predict(a, b, x_b)
+        frame = frame.assign(A=points["A"].to_numpy(), B=points["B"].to_numpy(), x_B=points["x_B"].to_numpy())
+        # Per-element columns follow their element back to the written order.
+        n_a, n_b = frame["n_train_binaries_A"].to_numpy(), frame["n_train_binaries_B"].to_numpy()
+        frame["n_train_binaries_A"] = np.where(swapped, n_b, n_a)
+        frame["n_train_binaries_B"] = np.where(swapped, n_a, n_b)
+        notes += warnings_for(frame)
+        written = list(dict.fromkeys(zip(points["A"], points["B"], strict=True)))
+        data = []
+        for wa, wb in written:
+            rows = _as_written(predictor.data_for(*sorted((wa, wb))), wa, wb)
+            if len(rows):
+                notes.append(_data_note(rows, wa, wb))
+                data.append(rows)
+        if args.data:
+            _print_notes(notes)
+            return pd.concat(data, ignore_index=True) if data else pd.DataFrame(columns=list(predictor.training))
+        frames.append(frame if args.details else frame[list(PREDICT_SUMMARY_COLUMNS)])
     if alloys:
         from hmixal.predict import predict_alloys
 
-        frames.append(predict_alloys(predictor, alloys))
+        alloy_frame = predict_alloys(predictor, alloys)
+        for row in alloy_frame.itertuples():
+            if row.extrapolated_binaries:
+                notes.append(
+                    f"{row.composition}: extrapolation in the binaries {row.extrapolated_binaries} (an element "
+                    "without training data, or unlike every training binary); the interval includes their width"
+                )
+        frames.append(alloy_frame)
+    _print_notes(notes)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _print_notes(notes: Sequence[str]) -> None:
+    """Notes and warnings on stderr, so stdout stays the table a program reads."""
+    for line in notes:
+        print(f"hmixal predict: {line}", file=sys.stderr)
 
 
 def cmd_plan(args: argparse.Namespace) -> pd.DataFrame:
     """The acquisition plan: binaries ranked by GP uncertainty, with cluster, coverage and composition."""
-    from pathlib import Path
-
     from hmixal.plan import format_plan, load_plan
 
     path = Path(args.results) / "uncertainty" / "acquisition_plan.csv"
@@ -103,33 +201,93 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
     """Import finished VASP MD runs made outside the pipeline into results/aimd/imported/<run id>/."""
     import shutil
     import tempfile
-    from pathlib import Path
 
     from hmixal.aimd.analysis import read_trace
     from hmixal.aimd.runner import import_run
     from hmixal.aimd.systems import run_id
 
     target_root = Path(args.results) / "aimd" / "imported"
-    target_root.mkdir(parents=True, exist_ok=True)
-    # Parse into a scratch folder first: a truncated or inconsistent run leaves nothing behind.
-    with tempfile.TemporaryDirectory(dir=target_root) as scratch:
+    # Parse into a scratch folder outside the results first: a failed import creates nothing there.
+    with tempfile.TemporaryDirectory(prefix="hmixal-import-") as scratch:
         trace_path, _ = import_run(args.run_dirs, scratch, allow_truncated=args.allow_truncated)
         trace = read_trace(trace_path)
         name = args.run_id or run_id(trace.composition, trace.target_temperature_K)
         destination = target_root / name
         if destination.exists() and not args.force:
             raise InputError(None, None, f"{destination} exists; pass --force to replace it")
-        shutil.rmtree(destination, ignore_errors=True)
-        Path(scratch).rename(destination)
-        Path(scratch).mkdir()  # TemporaryDirectory removes it on exit
+        target_root.mkdir(parents=True, exist_ok=True)
+        # Copied beside the destination, then renamed: the run appears whole or not at all.
+        staging = Path(tempfile.mkdtemp(dir=target_root, prefix=f".{name}."))
+        try:
+            shutil.copytree(scratch, staging, dirs_exist_ok=True)
+            shutil.rmtree(destination, ignore_errors=True)
+            staging.rename(destination)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return pd.DataFrame(
         [{"run_id": name, "directory": str(destination), "steps": len(trace.table), "segments": len(args.run_dirs)}]
     )
 
 
+def _merge(base: dict, update: dict) -> None:
+    """Update ``base`` with ``update`` recursively, as Snakemake merges config files."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def read_config_file(path: str | Path) -> dict:
+    """One config file as a mapping; a YAML syntax error is an InputError naming the file, line and column."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read it ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is None:
+            raise InputError(path, None, f"YAML syntax: {problem}") from None
+        raise InputError(path, mark.line + 1, f"YAML syntax: {problem} (column {mark.column + 1})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(path, None, "a config file holds keys at top level (a YAML mapping)")
+    return data
+
+
+def _default_schema() -> Path:
+    here = Path("workflow/schemas/config.schema.yaml")
+    return here if here.is_file() else Path(__file__).resolve().parents[2] / here
+
+
+def cmd_check_config(args: argparse.Namespace) -> pd.DataFrame:
+    """Check config files as the pipeline will: YAML syntax (file, line), unknown keys, types and sizes."""
+    import yaml
+
+    from hmixal.errors import check_config_limits, validate_config
+    from hmixal.features import feature_names
+
+    files = [args.base, *args.files] if args.base else list(args.files)
+    config: dict = {}
+    for path in files:
+        _merge(config, read_config_file(path))
+    schema_path = Path(args.schema) if args.schema else _default_schema()
+    if not schema_path.is_file():
+        raise InputError(schema_path, None, "config schema not found; run from the repository or pass --schema")
+    validate_config(config, yaml.safe_load(schema_path.read_text(encoding="utf-8")))
+    check_config_limits(config, feature_names())
+    return pd.DataFrame({"file": files, "status": "ok"})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hmixal",
         description="Enthalpy of mixing of liquid alloys: Miedema baseline, ML predictions, active learning, AIMD.",
     )
@@ -149,17 +307,33 @@ def build_parser() -> argparse.ArgumentParser:
             type=float,
             default=[0.5],
             metavar="X_B",
-            help="mole fraction(s) of the alphabetically second element B of binaries (default 0.5)",
+            help="mole fraction(s) of B, the second element of A-B as written: Ni-Al --x 0.25 is 25 %% Al "
+            "(default 0.5)",
         )
 
     p = add("miedema", cmd_miedema, "Miedema's liquid enthalpy of mixing (kJ/mol) of binaries")
-    p.add_argument("systems", nargs="+", metavar="A-B", help="binary systems, e.g. Al-Ni Cu-Zr")
+    p.add_argument(
+        "systems", nargs="+", metavar="A-B", help="binary systems in any case, e.g. Al-Ni cu-zr; printed as written"
+    )
     add_compositions(p)
 
     p = add("predict", cmd_predict, "ML-predicted enthalpy of mixing (kJ/mol) with uncertainty")
-    p.add_argument("systems", nargs="+", metavar="SYSTEM", help="binaries A-B (e.g. Al-Ni) or alloys (AlCoCrFeNi)")
+    p.add_argument(
+        "systems",
+        nargs="+",
+        metavar="SYSTEM",
+        help="binaries A-B (e.g. Ni-Al, printed as written) or alloys (AlCoCrFeNi; a formula in one case such as "
+        "alcocrfeni is read when its symbols split only one way)",
+    )
     add_compositions(p)
     p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="every column: ensemble spread, training binaries with A and with B, nearest training binary and its "
+        "feature-space distance, the model's residual on the binary's own data",
+    )
+    p.add_argument("--data", action="store_true", help="print the training data of the binaries instead")
 
     p = add("plan", cmd_plan, "where new data would help most: binaries ranked by GP uncertainty")
     p.add_argument("--top", type=int, default=20, help="how many binaries (default 20)")
@@ -183,19 +357,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(func=cmd_aimd_import)
 
+    p = add(
+        "check-config",
+        cmd_check_config,
+        "check pipeline config files before a run: YAML syntax (file and line), unknown keys, types, sizes",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="config files in --configfile order, e.g. config/ci.yaml")
+    p.add_argument(
+        "--base",
+        default="config/config.yaml",
+        help="the workflow's own config, read first (default: config/config.yaml; '' for none)",
+    )
+    p.add_argument("--schema", default=None, help="default: workflow/schemas/config.schema.yaml")
+
     p = add("elements", cmd_elements, "the element property table used for the features")
-    p.add_argument("symbols", nargs="*", metavar="EL", help="only these elements (default: all 70)")
+    p.add_argument("symbols", nargs="*", metavar="EL", help="only these elements, any case (default: all 70)")
     p.add_argument("--table", default=None, help="element table CSV (default: the committed data/derived one)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `hmixal` command."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the `hmixal` command: 0 on success, 2 with one line on stderr for an expected error."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    command = " ".join(filter(None, (args.command, getattr(args, "aimd_command", None))))
     try:
         frame = args.func(args)
-    except (InputError, MissingArtifactError) as exc:
-        print(f"hmixal {args.command}: {exc}", file=sys.stderr)
+    except EXPECTED_ERRORS as exc:
+        print(f"hmixal {command}: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(render(frame, args.format))
     return 0

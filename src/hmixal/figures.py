@@ -111,6 +111,7 @@ FIGURE_SIZES: dict[str, tuple[float, float]] = {
     "al_curves": (9.0, 5.5),
     "kmeans_scan": (11.0, 4.5),
     "cluster_map": (15.0, 13.0),
+    "calibration": (7.0, 6.2),
 }
 _PERIOD_ENDS = (2, 10, 18, 36, 54, 86, 118)  # atomic number of the last element of periods 1–7
 
@@ -505,6 +506,55 @@ def parity_plot(
     if not 0 <= quantiles[0] < quantiles[1] <= 1:
         raise InputError(None, None, f"quantiles {quantiles} must satisfy 0 ≤ low < high ≤ 1")
     return _publish(_draw_parity, png, pdf, oof, predicted, quantiles)
+
+
+_CALIBRATION_COLUMNS = {
+    "coverage_class": "text",
+    "expected": "float",
+    "observed": "float",
+    "n_points": "int",
+    "n_binaries": "int",
+}
+# Coverage classes of hmixal.domain / hmixal.calibration, as the figure names them.
+_CALIBRATION_LABELS = {
+    "all": ("all points", BLACK, "o"),
+    "covered": ("both elements well covered", BLUE, "s"),
+    "scarce": ("an element in ≤ 5 training binaries", ORANGE, "^"),
+    "none": ("an element in no training binary", VERMILLION, "D"),
+    "uncalibrated": ("uncalibrated: ensemble spread read as σ", GREEN, "v"),
+}
+
+
+def _draw_calibration(curve: pd.DataFrame | str | Path) -> tuple[Figure, pd.DataFrame]:
+    frame = _load(curve, _CALIBRATION_COLUMNS, "calibration curve").frame
+    fig = _figure("calibration")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="black", lw=1.2, label="perfect calibration", zorder=1)
+    for name, (label, colour, marker) in _CALIBRATION_LABELS.items():
+        part = frame[frame["coverage_class"] == name].sort_values("expected")
+        if part.empty or part["n_points"].iloc[0] == 0:
+            continue
+        style = {"ls": "--"} if name == "uncalibrated" else {}
+        ax.plot(part["expected"], part["observed"], marker=marker, ms=5, color=colour, lw=1.5, zorder=2,
+                label=f"{label} ({int(part['n_points'].iloc[0])} points, {int(part['n_binaries'].iloc[0])} binaries)",
+                **style)  # fmt: skip
+    for level in (0.68, 0.95):
+        ax.axvline(level, color="#999999", lw=0.8, ls=":", zorder=0)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("nominal coverage of the interval")
+    ax.set_ylabel("observed share of out-of-fold residuals inside")
+    ax.legend(loc="upper left", fontsize=8.5)
+    shown = frame[frame["expected"].round(2).isin([0.68, 0.95]) & (frame["coverage_class"] != "uncalibrated")]
+    lines = [f"{r.coverage_class}: {100 * r.expected:.0f} % → {100 * r.observed:.1f} %" for r in shown.itertuples()]
+    _note(ax, "\n".join(lines), loc="lower right")
+    return fig, frame
+
+
+def calibration_plot(curve: pd.DataFrame | str | Path, png: str | Path, pdf: str | Path) -> pd.DataFrame:
+    """Expected vs observed coverage of the intervals on held-out binaries, per data-coverage class."""
+    return _publish(_draw_calibration, png, pdf, curve)
 
 
 _PREDICTION_COLUMNS = {
@@ -930,6 +980,7 @@ FIGURES: dict[str, tuple[Callable[..., pd.DataFrame], tuple[str, ...]]] = {
     "al_curves": (al_curves_plot, ("curves",)),
     "kmeans_scan": (kmeans_scan_plot, ("scan",)),
     "cluster_map": (cluster_map, ("clusters",)),
+    "calibration": (calibration_plot, ("curve",)),
 }
 _TAKES_ELEMENTS = {"uncertainty_map", "refractory_trends", "cluster_map"}
 

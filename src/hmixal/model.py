@@ -44,6 +44,7 @@ class ModelData:
     y: np.ndarray  # target: data − Miedema (kJ/mol)
     groups: np.ndarray  # binary system "A-B": the unit that is never split
     miedema_group: np.ndarray  # TM-TM | TM-nonTM | nonTM-nonTM
+    source: FeatureSource | None = None  # computes features of points outside the dataset (domain checks)
 
     def columns(self, names: Sequence[str]) -> np.ndarray:
         """The feature matrix restricted to ``names`` (in that order)."""
@@ -63,6 +64,12 @@ class FeatureSource:
         """Feature matrix of points A–B at x_B."""
         return binary_features(self.values, self.index, a, b, x_b)
 
+    def subset(self, names: Sequence[str]):
+        """f(a, b, x_B) → the feature matrix restricted to ``names`` (in that order)."""
+        position = {n: i for i, n in enumerate(self.names)}
+        columns = [position[n] for n in names]
+        return lambda a, b, x_b: self.features(a, b, x_b)[:, columns]
+
 
 def model_data(dataset: pd.DataFrame, source: FeatureSource) -> ModelData:
     """Attach features, Miedema's value and the target to every dataset row."""
@@ -80,7 +87,14 @@ def model_data(dataset: pd.DataFrame, source: FeatureSource) -> ModelData:
         y=frame["hmix_kJ_per_mol"].to_numpy(dtype=float) - miedema,
         groups=(frame["A"] + "-" + frame["B"]).to_numpy(),
         miedema_group=miedema_groups(a, b),
+        source=source,
     )
+
+
+def excluded_before_aimd(frame: pd.DataFrame, excluded_sources: Sequence[str]) -> np.ndarray:
+    """Rows a 'before AIMD' model never trains on: those whose source_type is in ``excluded_sources`` (config
+    ``model.excluded_sources_before``). The one definition used by the nested CV and the final model."""
+    return frame["source_type"].isin(list(excluded_sources)).to_numpy()
 
 
 def regressor(params: Mapping[str, object], seed: int, threads: int) -> lgb.LGBMRegressor:
@@ -166,16 +180,31 @@ class TrainedModel:
 
     def correction(self, X_features: np.ndarray, group: np.ndarray, x_b: np.ndarray) -> np.ndarray:
         """Ensemble correction (kJ/mol), shrunk by the members' spread and per group, tapered at the ends."""
+        return self.correction_and_spread(X_features, group, x_b)[0]
+
+    def correction_and_spread(
+        self, X_features: np.ndarray, group: np.ndarray, x_b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The correction and the members' spread (standard deviation of their raw corrections, tapered like
+        the correction): the model's own measure of how much the answer depends on which binaries it saw."""
         members = np.array([b.predict(X_features, num_threads=1) for b in self.boosters])
-        raw = spread_shrinkage(members)[0] if self.shrink_by_spread else members.mean(axis=0)
-        return apply_weights(raw, group, self.weights) * end_taper(x_b)
+        raw, spread = spread_shrinkage(members)
+        if not self.shrink_by_spread:
+            raw = members.mean(axis=0)
+        taper = end_taper(x_b)
+        return apply_weights(raw, group, self.weights) * taper, spread * taper
 
     def predict_points(self, source: FeatureSource, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> np.ndarray:
         """Predicted ΔH_mix (kJ/mol) of binary points: Miedema + weighted correction."""
-        full = source.features(a, b, x_b)
-        position = {n: i for i, n in enumerate(source.names)}
-        X = full[:, [position[n] for n in self.features]]
-        return hmix(a, b, x_b) + self.correction(X, miedema_groups(a, b), x_b)
+        return self.predict_with_spread(source, a, b, x_b)[0]
+
+    def predict_with_spread(
+        self, source: FeatureSource, a: np.ndarray, b: np.ndarray, x_b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted ΔH_mix (kJ/mol) of binary points and the members' spread (kJ/mol)."""
+        X = source.subset(self.features)(a, b, x_b)
+        correction, spread = self.correction_and_spread(X, miedema_groups(a, b), x_b)
+        return hmix(a, b, x_b) + correction, spread
 
     def save(self, directory: str | Path) -> None:
         """Write ``member_NN.txt`` (LightGBM) and ``meta.json`` into ``directory`` atomically, file by file."""

@@ -17,6 +17,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from hmixal.domain import TrainingDomain, binaries_of
 from hmixal.model import ModelData, TrainedModel, balanced_sample_weights, end_taper, group_weights, regressor
 from hmixal.splits import derive_seed, grouped_folds
 
@@ -240,12 +241,21 @@ def outer_fold(
     model = inner.model({"fold": fold, "n_train_rows": int(rows.size), "inner_cv_rmse": inner.cv_rmse})
     test_rows = np.flatnonzero(test)
     x_test = data.frame["x_B"].to_numpy(dtype=float)[test_rows]
-    correction = model.correction(data.columns(inner.features)[test_rows], data.miedema_group[test_rows], x_test)
+    correction, spread = model.correction_and_spread(
+        data.columns(inner.features)[test_rows], data.miedema_group[test_rows], x_test
+    )
     out = data.frame.loc[test_rows, ["A", "B", "x_B", "hmix_kJ_per_mol", "source_type", "source"]].copy()
     out["fold"] = fold
     out["miedema_group"] = data.miedema_group[test_rows]
     out["miedema_kJ_per_mol"] = data.miedema[test_rows]
     out["predicted_kJ_per_mol"] = data.miedema[test_rows] + correction
+    out["member_spread_kJ_per_mol"] = spread
+    if data.source is not None:
+        # The held-out binaries seen from this fold's training set, as a user's query is seen from the final model.
+        domain = TrainingDomain.build(binaries_of(data.frame.loc[rows]), data.source.subset(inner.features))
+        described = domain.describe(out["A"].to_numpy(), out["B"].to_numpy(), data.source.subset(inner.features))
+        for column in described.columns:
+            out[column] = described[column].to_numpy()
     log.info(
         "outer fold %d: %d train rows, %d features, inner CV RMSE %.3f",
         fold,

@@ -1,7 +1,13 @@
-"""Predictions of ΔH_mix for any binary points from the trained artifacts, with an uncertainty estimate.
+"""Predictions of ΔH_mix for any binary points from the trained artifacts, with calibrated intervals, the domain
+of applicability, and the training data of the binary beside the model's answer.
 
-The uncertainty is the standard deviation of the outer-fold models' predictions (each trained on 11/12 of the
-binaries): it grows where the models disagree, i.e. where the data constrain the correction least.
+- The interval comes from the final model's own ensemble spread, calibrated on the out-of-fold residuals of the
+  nested CV per data-coverage class (hmixal.calibration): ``uncertainty_kJ_per_mol`` is the half-width of the
+  68 % interval, ``lower_95``/``upper_95`` bound the 95 % one.
+- Every point carries how well the training data cover its binary (hmixal.domain) and an ``extrapolation`` flag.
+- For a binary with training data the model's in-sample residual on that data (RMS over the binary's points) is
+  added in quadrature to the interval, so a model that does not follow its own data says so; ``contradicts_data``
+  marks a binary with a data point outside the calibrated 95 % interval.
 """
 
 from __future__ import annotations
@@ -11,59 +17,166 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
+from hmixal.calibration import Calibration
+from hmixal.dataset import DATASET_COLUMNS, read_table
+from hmixal.domain import DOMAIN_COLUMNS, TrainingDomain, binaries_of
+from hmixal.errors import MissingArtifactError
 from hmixal.miedema import hmix
 from hmixal.model import FeatureSource, TrainedModel
 
-PREDICTION_COLUMNS = ("A", "B", "x_B", "hmix_kJ_per_mol", "uncertainty_kJ_per_mol", "miedema_kJ_per_mol")
+# Files a final model folder carries beside its LightGBM members: the rows it was trained on and the element
+# table its features were computed from (so a prediction never mixes two element tables).
+TRAINING_DATA_FILE = "training_data.csv"
+ELEMENT_TABLE_FILE = "elements.csv"
+# The training data shown beside a prediction.
+DATA_COLUMNS: tuple[str, ...] = ("A", "B", "x_B", "hmix_kJ_per_mol", "T_K", "source_type", "source", "reference")
+Z_95 = float(norm.ppf(0.975))  # a data-residual term widens the 95 % interval as a standard deviation would
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "A",
+    "B",
+    "x_B",
+    "hmix_kJ_per_mol",
+    "uncertainty_kJ_per_mol",
+    "lower_95_kJ_per_mol",
+    "upper_95_kJ_per_mol",
+    "miedema_kJ_per_mol",
+    "member_spread_kJ_per_mol",
+    *DOMAIN_COLUMNS,
+    "n_data_points",
+    "data_rms_residual_kJ_per_mol",
+    "contradicts_data",
+)
 
 
 class Predictor:
-    """The final model plus the outer-fold models used for the uncertainty."""
+    """The final model, its calibration, its training data and the domain they define."""
 
-    def __init__(self, final: TrainedModel, folds: Sequence[TrainedModel], source: FeatureSource) -> None:
-        self.final = final
-        self.folds = list(folds)
+    def __init__(
+        self, model: TrainedModel, calibration: Calibration, training: pd.DataFrame, source: FeatureSource
+    ) -> None:
+        self.model = model
+        self.calibration = calibration
         self.source = source
+        self.training = training[list(DATA_COLUMNS)].reset_index(drop=True)
+        self.features = source.subset(model.features)
+        self.domain = TrainingDomain.build(binaries_of(self.training), self.features)
+        self._residuals = self._data_residuals()
 
     @classmethod
-    def load(cls, final_dir: str | Path, fold_dirs: Sequence[str | Path], elements: str | Path | None = None):
-        """Load the artifacts the pipeline wrote."""
-        return cls(TrainedModel.load(final_dir), [TrainedModel.load(d) for d in fold_dirs], FeatureSource(elements))
+    def load(cls, model_dir: str | Path, calibration: str | Path) -> Predictor:
+        """Load a final model folder (with its training data and element table) and the calibration."""
+        model_dir = Path(model_dir)
+        model = TrainedModel.load(model_dir)
+        for name in (TRAINING_DATA_FILE, ELEMENT_TABLE_FILE):
+            if not (model_dir / name).is_file():
+                raise MissingArtifactError(
+                    f"model in {model_dir} has no {name} (written by an older hmixal); rebuild it with "
+                    "`snakemake --profile profiles/local results/model/predictions.csv`"
+                )
+        training = read_table(model_dir / TRAINING_DATA_FILE)
+        return cls(model, Calibration.load(calibration), training, FeatureSource(model_dir / ELEMENT_TABLE_FILE))
+
+    def _data_residuals(self) -> pd.DataFrame:
+        """Per training binary: number of points and RMS of (model − data) on them."""
+        data = self.training
+        if data.empty:
+            return pd.DataFrame(columns=["A", "B", "n_data_points", "data_rms_residual_kJ_per_mol", "worst"])
+        a, b, x = data["A"].to_numpy(), data["B"].to_numpy(), data["x_B"].to_numpy(dtype=float)
+        value, spread = self.model.predict_with_spread(self.source, a, b, x)
+        residual = value - data["hmix_kJ_per_mol"].to_numpy(dtype=float)
+        classes = self.domain.describe(a, b, self.features)["coverage"].to_numpy()
+        # Judged against the calibrated interval the model would state without its own data.
+        outside = np.abs(residual) > self.calibration.half_width(spread, classes, 0.95)
+        frame = pd.DataFrame({"A": a, "B": b, "r2": residual**2, "outside": outside})
+        grouped = frame.groupby(["A", "B"], sort=True).agg(
+            n_data_points=("r2", "size"), mean_r2=("r2", "mean"), worst=("outside", "any")
+        )
+        grouped["data_rms_residual_kJ_per_mol"] = np.sqrt(grouped.pop("mean_r2"))
+        return grouped.reset_index()
 
     def predict(self, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> pd.DataFrame:
-        """A table of predictions with uncertainty and Miedema's value for points A–B at x_B."""
+        """PREDICTION_COLUMNS for points A–B (A < B) at x_B."""
         a, b, x_b = np.asarray(a), np.asarray(b), np.asarray(x_b, dtype=float)
-        value = self.final.predict_points(self.source, a, b, x_b)
-        if len(self.folds) > 1:
-            spread = np.std([m.predict_points(self.source, a, b, x_b) for m in self.folds], axis=0, ddof=1)
-        else:
-            spread = np.full(value.shape, np.nan)
-        return pd.DataFrame(
+        value, spread = self.model.predict_with_spread(self.source, a, b, x_b)
+        domain = self.domain.describe(a, b, self.features)
+        classes = domain["coverage"].to_numpy()
+        data = pd.DataFrame({"A": a, "B": b}).merge(self._residuals, on=["A", "B"], how="left")
+        n_data = data["n_data_points"].fillna(0).to_numpy(dtype=int)
+        data_rms = data["data_rms_residual_kJ_per_mol"].fillna(0.0).to_numpy(dtype=float)
+        half_68 = np.hypot(self.calibration.half_width(spread, classes, 0.68), data_rms)
+        half_95 = np.hypot(self.calibration.half_width(spread, classes, 0.95), Z_95 * data_rms)
+        frame = pd.DataFrame(
             {
                 "A": a,
                 "B": b,
                 "x_B": x_b,
                 "hmix_kJ_per_mol": value,
-                "uncertainty_kJ_per_mol": spread,
+                "uncertainty_kJ_per_mol": half_68,
+                "lower_95_kJ_per_mol": value - half_95,
+                "upper_95_kJ_per_mol": value + half_95,
                 "miedema_kJ_per_mol": hmix(a, b, x_b),
+                "member_spread_kJ_per_mol": spread,
+                **{c: domain[c].to_numpy() for c in DOMAIN_COLUMNS},
+                "n_data_points": n_data,
+                "data_rms_residual_kJ_per_mol": np.where(n_data > 0, data_rms, np.nan),
+                "contradicts_data": data["worst"].eq(True).to_numpy(),
             },
-            columns=PREDICTION_COLUMNS,
+            columns=list(PREDICTION_COLUMNS),
         )
+        return frame
+
+    def data_for(self, a: str, b: str) -> pd.DataFrame:
+        """The training rows of binary A–B (A < B), sorted by composition."""
+        rows = self.training[(self.training["A"] == a) & (self.training["B"] == b)]
+        return rows.sort_values(["x_B", "source"], kind="stable").reset_index(drop=True)
 
 
-def _binary_callable(model: TrainedModel, source: FeatureSource):
-    """f(a, b, x_b) → ΔH_mix of one binary from a trained model (for Muggianu's extrapolation)."""
+def training_table(dataset: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a dataset a model keeps beside itself (DATA_COLUMNS, in dataset order)."""
+    missing = [c for c in DATA_COLUMNS if c not in dataset.columns]
+    if missing:
+        raise ValueError(f"dataset lacks {missing}; expected the columns of {DATASET_COLUMNS}")
+    return dataset[list(DATA_COLUMNS)].reset_index(drop=True)
+
+
+def warnings_for(frame: pd.DataFrame) -> list[str]:
+    """One line per binary whose prediction is flagged: extrapolation, or a model that contradicts its data."""
+    lines = []
+    for (a, b), part in frame.groupby(["A", "B"], sort=False):
+        first = part.iloc[0]
+        if bool(first["extrapolation"]):
+            if min(int(first["n_train_binaries_A"]), int(first["n_train_binaries_B"])) == 0:
+                missing = [e for e, n in ((a, first["n_train_binaries_A"]), (b, first["n_train_binaries_B"])) if n == 0]
+                why = f"no training binary contains {' or '.join(missing)}"
+            else:
+                why = f"unlike every training binary (nearest: {first['nn_binary']})"
+            lines.append(f"{a}-{b}: extrapolation, {why}; the interval is wide for that reason")
+        if bool(first["contradicts_data"]):
+            lines.append(
+                f"{a}-{b}: the model departs from its own training data on this binary (RMS "
+                f"{first['data_rms_residual_kJ_per_mol']:.1f} kJ/mol over {int(first['n_data_points'])} point(s)); "
+                "the interval includes that residual, the data are listed with --data"
+            )
+    return lines
+
+
+def _binary_callable(predictor: Predictor, column: str):
+    """f(a, b, x_b) → one prediction column of a binary (for Muggianu's extrapolation)."""
 
     def f(a: str, b: str, x_b: np.ndarray) -> np.ndarray:
         x = np.asarray(x_b, dtype=float)
-        return model.predict_points(source, np.full(x.shape, a), np.full(x.shape, b), x)
+        return predictor.predict(np.full(x.shape, a), np.full(x.shape, b), x)[column].to_numpy(dtype=float)
 
     return f
 
 
 def predict_alloys(predictor: Predictor, formulas: Sequence[str]) -> pd.DataFrame:
-    """Muggianu ΔH_mix of multicomponent liquids from the ML binaries, with the spread over the fold models."""
+    """Muggianu ΔH_mix of multicomponent liquids from the ML binaries, with an interval and the binaries' flags.
+
+    The binaries' half-widths are added with the same Muggianu weights as their values (errors of binaries that
+    share elements are correlated, so a linear sum is the safe bound)."""
     from hmixal.miedema import hmix as miedema_hmix
     from hmixal.multicomponent import muggianu, parse_composition
 
@@ -71,15 +184,29 @@ def predict_alloys(predictor: Predictor, formulas: Sequence[str]) -> pd.DataFram
     for formula in formulas:
         fractions = parse_composition(formula)
         elements, x = list(fractions), np.array([list(fractions.values())])
-        value = float(muggianu(elements, x, _binary_callable(predictor.final, predictor.source))[0])
-        spread = [float(muggianu(elements, x, _binary_callable(m, predictor.source))[0]) for m in predictor.folds]
+        value = float(muggianu(elements, x, _binary_callable(predictor, "hmix_kJ_per_mol"))[0])
+        half_68 = float(muggianu(elements, x, _binary_callable(predictor, "uncertainty_kJ_per_mol"))[0])
+        upper = float(muggianu(elements, x, _binary_callable(predictor, "upper_95_kJ_per_mol"))[0])
+        lower = float(muggianu(elements, x, _binary_callable(predictor, "lower_95_kJ_per_mol"))[0])
+        pairs = [tuple(sorted(p)) for p in _pairs(elements)]
+        flags = predictor.predict(
+            np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]), np.full(len(pairs), 0.5)
+        )
+        flagged = flags[flags["extrapolation"]]
         baseline = float(muggianu(elements, x, lambda a, b, xb: miedema_hmix(np.full(xb.shape, a), b, xb))[0])
         rows.append(
             {
                 "composition": "".join(f"{e}{v:.4g}" for e, v in fractions.items()),
                 "hmix_kJ_per_mol": value,
-                "uncertainty": float(np.std(spread, ddof=1)) if len(spread) > 1 else float("nan"),
+                "uncertainty_kJ_per_mol": half_68,
+                "lower_95_kJ_per_mol": lower,
+                "upper_95_kJ_per_mol": upper,
                 "miedema_kJ_per_mol": baseline,
+                "extrapolated_binaries": " ".join(f"{r.A}-{r.B}" for r in flagged.itertuples()),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _pairs(elements: Sequence[str]) -> list[tuple[str, str]]:
+    return [(elements[i], elements[j]) for i in range(len(elements)) for j in range(i + 1, len(elements))]

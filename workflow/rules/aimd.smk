@@ -42,8 +42,11 @@ checkpoint aimd_systems:
 # systems taken from the acquisition plan are known only once the checkpoint has read the plan.
 FROM_PLAN = bool(AIMD["systems"].get("plan"))
 STATIC_SYSTEMS = None
-if AIMD["run"] and not FROM_PLAN:
-    STATIC_SYSTEMS = plan_runs(AIMD["systems"], melting_points(load_element_table())).systems.set_index("system")
+# The run's element table (derived(): committed or rebuilt); a rebuilt one that does not exist yet leaves the
+# systems to the checkpoint, which reads it once built.
+if AIMD["run"] and not FROM_PLAN and Path(derived("elements")).is_file():
+    STATIC_SYSTEMS = plan_runs(AIMD["systems"], melting_points(load_element_table(Path(derived("elements"))))).systems
+    STATIC_SYSTEMS = STATIC_SYSTEMS.set_index("system")
 
 
 def aimd_system_table():
@@ -77,6 +80,8 @@ def aimd_rows(wildcards):
 
 # --- local engine: ASE molecular dynamics with EMT (Al, Cu, Ag, Au, Ni, Pd, Pt) ----------------------------
 rule aimd_emt_run:
+    input:
+        elements=derived("elements"),
     output:
         trace="results/aimd/emt/runs/{run}/trace.csv",
         trajectory="results/aimd/emt/runs/{run}/trajectory.extxyz",

@@ -209,6 +209,25 @@ rule figure_cluster_map:
         "../../scripts/figures.py"
 
 
+rule figure_calibration:
+    input:
+        curve="results/model/calibration_curve.csv",
+    output:
+        **figure_outputs("figS6_calibration", "figS6_calibration", SUPPL_CATEGORY, "Fig. S6"),
+    params:
+        figure="calibration",
+    log:
+        "results/logs/figures/figS6_calibration.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/figures.py"
+
+
 rule metrics_report:
     input:
         metrics="results/model/metrics.json",
@@ -231,5 +250,6 @@ FIGURES = [
     for name in (
         "fig1_uncertainty_map", "fig2_parity", "fig3_aimd_shift", "fig4_refractory_trends", "fig5_cp_s_ratios",
         "figS1_rfe", "figS2_al_curves", "figS3_kmeans_al", "figS4_kmeans_cps", "figS5_cluster_map",
+        "figS6_calibration",
     )
 ] + [f"{FIG}/metrics.html"]

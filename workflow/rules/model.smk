@@ -42,6 +42,8 @@ rule nested_cv_gather:
     output:
         oof="results/model/oof_predictions.csv",
         metrics="results/model/metrics.json",
+        calibration="results/model/calibration.json",
+        calibration_curve="results/model/calibration_curve.csv",
     params:
         describe={"outer_folds": MODEL["outer_folds"], "inner": MODEL["inner"], "seed": config["seed"]},
     log:
@@ -56,14 +58,14 @@ rule nested_cv_gather:
         "../../scripts/nested_cv_gather.py"
 
 
-def final_dataset(wildcards):
-    """'before': the dataset without AIMD rows; 'after': with them."""
-    return "results/data/dataset_initial.csv" if wildcards.variant == "before" else "results/data/dataset_final.csv"
+def excluded_sources(wildcards):
+    """'before': the source types a model before AIMD never trains on (as in the nested CV); 'after': none."""
+    return MODEL["excluded_sources_before"] if wildcards.variant == "before" else []
 
 
 rule final_model:
     input:
-        dataset=final_dataset,
+        dataset="results/data/dataset_final.csv",
         elements=derived("elements"),
     output:
         model_dir=directory("results/model/final_{variant}"),
@@ -73,6 +75,7 @@ rule final_model:
     params:
         inner=MODEL["inner"],
         seed=config["seed"],
+        excluded_sources=excluded_sources,
     log:
         "results/logs/final_model_{variant}.log",
     benchmark:
@@ -91,8 +94,7 @@ rule predict_grid:
     input:
         after="results/model/final_after",
         before="results/model/final_before",
-        folds=expand("results/model/cv/after/fold_{fold}/model", fold=FOLDS),
-        elements=derived("elements"),
+        calibration="results/model/calibration.json",
     output:
         predictions="results/model/predictions.csv",
     params:

@@ -221,9 +221,13 @@ def binary_run_labels(a: str, b: str, x_b: float, temperature_K: float, n_atoms:
     )
 
 
-def start_cell(counts: Mapping[str, int], settings: EMTSettings, seed: int) -> Atoms:
-    """Random liquid start: Vegard volume from the elements' molar volumes, minimum distance from the packing."""
-    table = load_element_table()
+def start_cell(
+    counts: Mapping[str, int], settings: EMTSettings, seed: int, elements: pd.DataFrame | None = None
+) -> Atoms:
+    """Random liquid start: Vegard volume from the elements' molar volumes, minimum distance from the packing.
+
+    ``elements``: the run's element table (the rule passes the one the pipeline uses); default the packaged one."""
+    table = load_element_table() if elements is None else elements
     volume = start_volume_A3(dict(counts), {s: float(table.loc[s, "MolarVolume"]) for s in counts})
     n = sum(counts.values())
     # hard spheres of diameter d filling `packing_fraction` of the cell: d = (6 φ V / (π N))^(1/3)
@@ -250,6 +254,7 @@ def run_liquid(
     out_dir: str | Path,
     settings: EMTSettings = EMTSettings(),
     seed: int = 0,
+    elements: pd.DataFrame | None = None,
 ) -> LiquidRun:
     """One liquid (pure or alloy) by the EMT protocol; writes trace.csv, trajectory.extxyz and run.json."""
     check_settings(settings)
@@ -262,7 +267,7 @@ def run_liquid(
     out = Path(out_dir)
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    atoms = start_cell(counts, settings, int(rng.integers(2**31)))
+    atoms = start_cell(counts, settings, int(rng.integers(2**31)), elements)
     n = len(atoms)
     atoms.calc = make_calculator(settings.backend)
     dt = settings.timestep_fs * units.fs
