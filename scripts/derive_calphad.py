@@ -1,16 +1,13 @@
 """Snakemake script: liquid ΔH_mix of metallic binaries from the CALPHAD databases of the reference folder."""
 
-import logging
-import sys
-import time
+from hmixal.jobs import start_job
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole job, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("derive_calphad")
+log = start_job(snakemake, "derive_calphad")
 
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from hmixal.calphad import derive_calphad_table  # noqa: E402
+from hmixal.calphad import derive_calphad_table, excluded_binaries  # noqa: E402
 from hmixal.elements import load_element_table  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
 
@@ -25,15 +22,23 @@ chosen, candidates, report = derive_calphad_table(
     t_cap=float(snakemake.params.t_cap),
     disagreement_threshold=float(snakemake.params.threshold),
     progress=log.info,
+    single_source_factor=float(snakemake.params.single_source_factor),
+    single_source_gap=float(snakemake.params.single_source_gap),
 )
 write_csv(chosen, snakemake.output.table)
 write_csv(candidates, snakemake.output.candidates)
 write_csv(report, snakemake.output.load_report)
+# Binaries left out by the single low-quality source rule: named here and in the candidates table's reasons.
+excluded = excluded_binaries(candidates)
+for a, b, source in excluded:
+    log.warning("%s-%s excluded: its only source %s looks like placeholder parameters (docs/calphad.md)", a, b, source)
+for row in report[report["status"] == "failed"].itertuples():
+    log.warning("not loaded: %s: %s", row.file, row.error)
 binaries = chosen[["A", "B"]].drop_duplicates()
 flagged = chosen.loc[chosen["flag"] != "", ["A", "B"]].drop_duplicates()
 log.info(
     "%d binaries, %d points, %d elements from %d loaded file(s) (%d failed, %d not databases); "
-    "%d binaries flagged; %.0f s",
+    "%d binaries flagged, %d excluded by the single low-quality source rule (%s); %.0f s",
     len(binaries),
     len(chosen),
     len(set(binaries["A"]) | set(binaries["B"])),
@@ -41,5 +46,7 @@ log.info(
     int((report["status"] == "failed").sum()),
     int((report["status"] == "not a database").sum()),
     len(flagged),
+    len(excluded),
+    ", ".join(f"{a}-{b}" for a, b, _ in excluded) or "none",
     time.perf_counter() - start,
 )

@@ -1,22 +1,21 @@
 """Snakemake script: validate and merge the dataset sources → dataset, rejects table and summary."""
 
-import logging
-import sys
+from hmixal.jobs import start_job
 
-from hmixal.dataset import (
+log = start_job(snakemake, "merge_dataset")
+
+from hmixal.dataset import (  # noqa: E402
     TooManyRejectsError,
+    concat_rejects,
     format_rejects,
     merge_dataset,
     read_dataset_csv,
+    read_load_report,
     read_rejects_csv,
     summary_json,
     summary_markdown,
 )
-from hmixal.io import write_csv, write_text
-
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("merge_dataset")
+from hmixal.io import write_csv, write_text  # noqa: E402
 
 
 def paths(name: str) -> list[str]:
@@ -28,8 +27,10 @@ def paths(name: str) -> list[str]:
 
 
 # Named inputs and the source_type their rows default to; user tables may name other types per row.
+# Every table is read with the configured plausibility bound (dataset.max_abs_hmix_kJ_per_mol).
+max_abs_hmix = float(snakemake.params.max_abs_hmix)
 tables = [
-    read_dataset_csv(path, source_type)
+    read_dataset_csv(path, source_type, max_abs_hmix)
     for name, source_type in (
         ("calphad", "calphad"),
         ("calorimetry", "calorimetry"),
@@ -39,8 +40,13 @@ tables = [
     for path in paths(name)
 ]
 upstream = [read_rejects_csv(path) for path in paths("rejects")]
+# CALPHAD database files the derivation could not load: listed with the rejects, not counted as rejected rows.
+not_loaded = concat_rejects(read_load_report(path) for path in paths("load_report"))
+for table in tables:
+    if len(table.rejects):
+        log.warning("%s: %d row(s) rejected:\n%s", table.file, len(table.rejects), format_rejects(table.rejects))
 try:
-    merged = merge_dataset(tables, upstream, int(snakemake.params.max_rejects))
+    merged = merge_dataset(tables, upstream, int(snakemake.params.max_rejects), not_loaded)
 except TooManyRejectsError as error:
     log.error("all rejects:\n%s", format_rejects(error.rejects))
     raise
@@ -52,8 +58,10 @@ if hasattr(snakemake.output, "summary_md"):
 for table in tables:
     log.info("%s: %d row(s) loaded, %d rejected", table.file, len(table.rows), len(table.rejects))
 log.info(
-    "%d points, %d binaries, %d rejects in total",
+    "%d points, %d binaries, %d rejects in total; %d source file(s) not loaded, %d warning(s)",
     merged.summary["points"],
     merged.summary["binaries"],
     merged.summary["rejects"]["total"],
+    len(merged.summary["sources_not_loaded"]),
+    len(merged.summary["warnings"]),
 )

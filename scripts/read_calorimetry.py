@@ -1,15 +1,12 @@
 """Snakemake script: calorimetric ΔH_mix of liquids from ESPEI JSON datasets → stage table + rejects."""
 
-import logging
-import sys
+from hmixal.jobs import start_job
 
-from hmixal.dataset import stage_table
-from hmixal.espei import read_espei_folder
-from hmixal.io import write_csv
+log = start_job(snakemake, "read_calorimetry")
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115 — stays open for the whole script, as Snakemake logs do
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-log = logging.getLogger("read_calorimetry")
+from hmixal.dataset import stage_table  # noqa: E402
+from hmixal.espei import read_espei_folder  # noqa: E402
+from hmixal.io import write_csv  # noqa: E402
 
 table, skipped = read_espei_folder(snakemake.params.folder)
 rows = stage_table([table])

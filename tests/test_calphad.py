@@ -31,6 +31,7 @@ from hmixal.calphad import (
 from hmixal.calphad_tdb import (
     canonical_keyword,
     expression_names,
+    expression_problem,
     filter_liquid_tdb,
     fix_fortran_exponents,
     normalize_ranges,
@@ -333,6 +334,17 @@ def test_unreadable_and_missing_files(tmp_path: Path) -> None:
     bad_phase = write(tmp_path, "phase.tdb", HEADER + LIQUID.replace("% 1 1.0", "% 2 1.0"))
     with pytest.raises(InputError, match="declares 2 sublattices but 1 ratios"):
         load_liquid_database(bad_phase)
+    row = scan_file(unreadable, tmp_path, {}, X, 50, 2000, ELEMENTS, (), False).row
+    assert row["status"] == "failed" and row["error_line"] == 12  # the PARAMETER line of the file
+    assert str(row["error"]).startswith("line 12: PARAMETER L(LIQUID,AL,CU;0): no ';'")
+
+
+def test_expression_check_mirrors_pycalphad() -> None:
+    assert expression_problem("-40000+5*T+GHSERAL#-3*T*LN(T)+1E-5*T**2+EXP(-T/100)") is None
+    assert expression_problem("-40000+*5*T") == (
+        "the expression '-40000+*5*T' is not valid arithmetic (invalid syntax at character 8)"
+    )
+    assert expression_problem("T if T else 0") is not None and "IfExp" in str(expression_problem("T if T else 0"))
 
 
 # -------------------------------------------------------------------------------------- temperature rule
@@ -457,6 +469,8 @@ def test_derive_calphad_table_on_a_small_folder(tmp_path: Path) -> None:
     }
     row = report.set_index("file").loc["db1/alcu.tdb"]
     assert row["binaries"] == "Al-Cu" and row["plain_load_check"].startswith("max |Δ| = 0 kJ/mol over 1")
+    failed = report.set_index("file").loc["db3/solid.tdb"]
+    assert failed["error"].startswith("no liquid phase") and failed["error_line"] == ""  # no line to name
     # Same inputs, same tables.
     again = derive_calphad_table(root, tm, x_grid=[0.25, 0.5, 0.75], verify_plain_load=True)
     pd.testing.assert_frame_equal(again[0], chosen)

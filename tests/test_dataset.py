@@ -426,7 +426,7 @@ def test_merge_script_writes_dataset_rejects_and_summary(tmp_path, run_script):
             "summary": str(out / "summary.json"),
             "summary_md": str(out / "summary.md"),
         },
-        "params": {"max_rejects": 3},
+        "params": {"max_rejects": 3, "max_abs_hmix": 200.0},
         "log": str(tmp_path / "merge.log"),
     }
     done = run_script("merge_dataset.py", spec)

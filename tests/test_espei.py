@@ -195,7 +195,7 @@ def test_mole_fraction_rules():
 
 
 def test_non_numeric_value_is_rejected_with_its_json_path_and_others_load(tmp_path):
-    data = dataset(("AL", "NI"), [(0.2, 0.8), (0.5, 0.5), (0.8, 0.2), (0.9, 0.1)], [[[-1, "oops", None, "-3"]]])
+    data = dataset(("AL", "NI"), [(0.2, 0.8), (0.5, 0.5), (0.8, 0.2), (0.9, 0.1)], [[[-12000, "oops", None, "-3"]]])
     path = put(tmp_path, "bad_value.json", data)
     table, _ = read_espei_folder(tmp_path)
     rejects = table.rejects.to_dict("records")
@@ -212,7 +212,7 @@ def test_non_numeric_value_is_rejected_with_its_json_path_and_others_load(tmp_pa
     assert all(pd.isna(r["line"]) for r in rejects)
     assert json.loads(rejects[0]["raw"])["value"] == "oops"
     assert table.rows["location"].tolist() == ["values[0][0][0]"]
-    assert table.rows["hmix_kJ_per_mol"].tolist() == [-0.001]
+    assert table.rows["hmix_kJ_per_mol"].tolist() == [-12.0]
 
 
 def test_nan_value_and_bad_temperature_go_through_row_validation(tmp_path):

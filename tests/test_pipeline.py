@@ -88,18 +88,48 @@ def test_predict_command_answers_from_the_run(finished_run):
     with redirect_stdout(out):
         assert main(["predict", "Al-Ni", "--x", "0.25", "0.5", "--results", results, "--format", "csv"]) == 0
     binary = pd.read_csv(io.StringIO(out.getvalue()))
-    assert list(binary.columns) == ["A", "B", "x_B", "hmix_kJ_per_mol", "uncertainty", "miedema_kJ_per_mol"]
-    # The command and the pipeline's grid table come from the same saved models (the CLI prints 4 decimals).
+    # The command and the pipeline's grid table come from the same saved model and calibration (4 decimals).
     grid = pd.read_csv(finished_run / "results/model/predictions.csv", keep_default_na=False)
     expected = grid[(grid["A"] == "Al") & (grid["B"] == "Ni") & grid["x_B"].round(6).isin([0.25, 0.5])]
-    np.testing.assert_allclose(binary["hmix_kJ_per_mol"], expected["hmix_kJ_per_mol"], atol=1e-4)
-    np.testing.assert_allclose(binary["uncertainty"], expected["uncertainty_kJ_per_mol"], atol=1e-4)
+    for column in ("hmix_kJ_per_mol", "uncertainty_kJ_per_mol", "lower_95_kJ_per_mol", "upper_95_kJ_per_mol"):
+        np.testing.assert_allclose(binary[column], expected[column], atol=1e-4)
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["predict", "AlCoCrFeNi", "Al0.5CoCrFeNi", "--results", results, "--format", "json"]) == 0
     alloys = pd.read_json(io.StringIO(out.getvalue()))
     assert len(alloys) == 2 and np.isfinite(alloys["hmix_kJ_per_mol"]).all()
-    assert (alloys["hmix_kJ_per_mol"] < 0).all() and (alloys["uncertainty"] > 0).all()
+    assert (alloys["hmix_kJ_per_mol"] < 0).all() and (alloys["uncertainty_kJ_per_mol"] > 0).all()
+
+
+def test_predictions_carry_calibrated_intervals_and_domain_flags(finished_run):
+    grid = pd.read_csv(finished_run / "results/model/predictions.csv", keep_default_na=False, na_values=[""])
+    assert (grid["lower_95_kJ_per_mol"] < grid["hmix_kJ_per_mol"]).all()
+    assert (grid["hmix_kJ_per_mol"] < grid["upper_95_kJ_per_mol"]).all()
+    # Carbon is in no training binary: every carbon binary is flagged, with the no-data class of intervals.
+    carbon = grid[(grid["A"] == "C") | (grid["B"] == "C")]
+    assert carbon["extrapolation"].all() and (carbon["coverage"] == "none").all()
+    # Ir-Ti has one training point (the published AIMD value): the table says so and the interval includes the miss.
+    ir_ti = grid[(grid["A"] == "Ir") & (grid["B"] == "Ti") & (grid["x_B"].round(6) == 0.5)].iloc[0]
+    assert ir_ti["n_data_points"] == 1
+    assert ir_ti["uncertainty_kJ_per_mol"] >= ir_ti["data_rms_residual_kJ_per_mol"]
+    metrics = json.loads((finished_run / "results/model/metrics.json").read_text())
+    coverage = {
+        (r["coverage_class"], r["expected"]): r["observed"] for r in metrics["calibration"]["cross_fitted_coverage"]
+    }
+    assert abs(coverage[("all", 0.95)] - 0.95) < 0.03 and abs(coverage[("all", 0.68)] - 0.68) < 0.05
+    low, high = metrics["headline"]["overall"]["per_binary"]["interval"]
+    assert low < metrics["headline"]["overall"]["per_binary"]["ratio"] < high
+
+
+def test_one_definition_of_before_aimd_and_of_the_element_table(finished_run):
+    dataset = pd.read_csv(finished_run / "results/data/dataset_final.csv", keep_default_na=False, na_values=[""])
+    for variant, rows in (("before", int((dataset["source_type"] != "aimd").sum())), ("after", len(dataset))):
+        meta = json.loads((finished_run / f"results/model/final_{variant}/meta.json").read_text())
+        assert meta["info"]["n_train_rows"] == rows, variant
+        assert meta["info"]["dataset"] == "results/data/dataset_final.csv"
+    # The model keeps the element table it was trained with; the CLI computes features from that copy.
+    copy = finished_run / "results/model/final_after/elements.csv"
+    assert copy.read_bytes() == (finished_run / "data/derived/elements.csv").read_bytes()
 
 
 def test_interrupted_run_resumes_to_identical_tables(finished_run, tmp_path):

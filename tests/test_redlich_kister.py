@@ -10,8 +10,10 @@ import pytest
 
 from hmixal.errors import InputError
 from hmixal.io import write_csv
+from hmixal.manifest import manifest_path
 from hmixal.miedema import hmix, hmix_grid
 from hmixal.redlich_kister import (
+    check_covers,
     choose_order,
     coefficient_columns,
     fit_redlich_kister,
@@ -21,6 +23,7 @@ from hmixal.redlich_kister import (
     rk_basis,
     rk_binary_model,
     rk_hmix,
+    tdb_binaries,
     tdb_text,
 )
 from hmixal.systems import composition_grid
@@ -284,3 +287,154 @@ def test_parameters_appended_to_sgte_unary_keep_hm_mix(refdata_dir, tmp_path):
         )
         got = result.HM_MIX.values.reshape(2, x.size) / 1000.0
         np.testing.assert_allclose(got, np.broadcast_to(rk_hmix(x, KNOWN["Al", "Ni"]), got.shape), atol=1e-6)
+
+
+# --- intact inputs and complete outputs: manifest, composition grid, coverage, per-binary columns -------------
+
+PER_BINARY = {
+    "Ag-Cu": {"n_train_binaries_A": 12, "n_train_binaries_B": 20, "nn_distance": 0.1, "extrapolation": False},
+    "Al-Ni": {"n_train_binaries_A": 30, "n_train_binaries_B": 25, "nn_distance": 0.0, "extrapolation": True},
+    "Cu-Zr": {"n_train_binaries_A": 20, "n_train_binaries_B": 9, "nn_distance": 0.3, "extrapolation": False},
+    "Fe-Na": {"n_train_binaries_A": 18, "n_train_binaries_B": 0, "nn_distance": np.nan, "extrapolation": True},
+}
+
+
+def with_domain_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """A prediction table with per-binary domain columns, a per-point interval and a column named like the fit's."""
+    pairs = table["A"] + "-" + table["B"]
+    extra = pd.DataFrame([PER_BINARY[p] for p in pairs], index=table.index)
+    x = table["x_B"].to_numpy()
+    return pd.concat([table, extra], axis=1).assign(
+        upper_95_kJ_per_mol=table["hmix_kJ_per_mol"] + 1.0 + x,  # varies with x_B: a curve, not carried
+        coverage=np.where((pairs == "Al-Ni") & (x > 0.5), "sparse", "dense"),  # constant in all binaries but one
+        order=-1,  # the fit's own column name: the fit's value wins
+    )
+
+
+def test_per_binary_columns_reach_the_fit_table(tmp_path):
+    fit = fit_redlich_kister(with_domain_columns(known_table()), tolerance=1e-6)
+    extra = ["n_train_binaries_A", "n_train_binaries_B", "nn_distance", "extrapolation"]
+    assert list(fit.columns[-4:]) == extra  # after the fit's own columns, in the prediction table's order
+    assert "upper_95_kJ_per_mol" not in fit.columns and "coverage" not in fit.columns
+    assert fit["order"].tolist() == [len(L) - 1 for L in KNOWN.values()]
+    got = fit.assign(pair=fit["A"] + "-" + fit["B"]).set_index("pair")[extra]
+    expected = pd.DataFrame.from_dict(PER_BINARY, orient="index")[extra]
+    pd.testing.assert_frame_equal(got, expected, check_names=False, check_dtype=False)
+    assert fit["extrapolation"].dtype == bool
+    # Through the files: the flag is still a boolean once written and read back.
+    write_csv(fit, tmp_path / "rk.csv")
+    assert read_redlich_kister(tmp_path / "rk.csv")["extrapolation"].tolist() == [False, True, False, True]
+
+
+def tdb_header(text: str) -> list[str]:
+    """The comment lines of a TDB text without their '$ '."""
+    return [line[2:] for line in text.splitlines() if line.startswith("$ ")]
+
+
+def test_tdb_header_lists_the_extrapolated_binaries(tmp_path):
+    from pycalphad import Database
+
+    fit = fit_redlich_kister(with_domain_columns(known_table()))
+    text = tdb_text(fit, generated="test")
+    header = "\n".join(tdb_header(text))
+    assert "Extrapolation: the prediction table flags 2 of these 4 binaries as outside" in header
+    assert "\n  Al-Ni, Fe-Na" in header
+    (tmp_path / "liquid.tdb").write_text(text)
+    assert len(Database(str(tmp_path / "liquid.tdb")).phases["LIQUID"].constituents[0]) == 7
+    assert "xtrapolation" not in tdb_text(fit_redlich_kister(known_table()), generated="test")
+    none = tdb_text(fit.assign(extrapolation=False), generated="test")
+    assert "flags 0 of these 4 binaries" in none and "Al-Ni, Fe-Na" not in none
+    # Flags as CSV text, as a table read without type inference would hold them.
+    as_text = tdb_text(fit.assign(extrapolation=fit["extrapolation"].map({True: "True", False: "false"})), "test")
+    assert "\n$   Al-Ni, Fe-Na" in as_text
+    with pytest.raises(InputError, match=r":3: column extrapolation: 'maybe' is not true or false"):
+        tdb_text(fit.assign(extrapolation=["no", "maybe", "yes", "0"]), generated="test")
+
+
+def test_long_extrapolation_list_is_wrapped_without_splitting_names():
+    grid = hmix_grid().rename(columns={"hmix_miedema_kJ_per_mol": "hmix_kJ_per_mol"})
+    fit = fit_redlich_kister(grid.assign(extrapolation=True))
+    header = tdb_header(tdb_text(fit, generated="test"))
+    part = header[next(i for i, line in enumerate(header) if line.startswith("Extrapolation")) :]
+    assert len(part) > 100 and all(len(line) <= 100 for line in part)
+    listed = " ".join(line.strip() for line in part if line.startswith("  ")).split(", ")
+    assert listed == list(fit["A"] + "-" + fit["B"])
+
+
+def test_coverage_checks_name_what_was_left_out():
+    check_covers(["Al-Ni", "Cu-Zr"], ["Cu-Zr", "Al-Ni", "Ag-Cu"], "the fit table")
+    with pytest.raises(InputError, match=r"^out\.csv: the fit table leaves out 1 binary of its input: Cu-Zr$"):
+        check_covers(["Al-Ni", "Cu-Zr"], ["Al-Ni"], "the fit table", "out.csv")
+    fit = fit_redlich_kister(known_table())
+    # Read back from the text, with the element table's spelling (NA → Na).
+    assert tdb_binaries(tdb_text(fit, generated="test")) == ["Ag-Cu", "Al-Ni", "Cu-Zr", "Fe-Na"]
+
+
+def test_read_predictions_refuses_a_cut_table_naming_it(tmp_path):
+    folder = tmp_path / "results" / "model"
+    folder.mkdir(parents=True)
+    path = folder / "predictions.csv"
+    write_csv(known_table(), path, float_format="%.6g")
+    assert len(read_predictions(path)) == 4 * GRID.size
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(b"\n", len(data) * 2 // 3) + 6])  # 6 characters into a line
+    with pytest.raises(InputError) as caught:
+        read_predictions(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: has ")
+    assert ", the last one cut mid-line, where its writer recorded 396" in message
+    assert "delete it and rerun snakemake" in message
+    # The old manifest stays when the table is replaced: it no longer matches.
+    known_table().to_csv(path, index=False)
+    with pytest.raises(InputError, match="has the 396 data rows its writer recorded but different content"):
+        read_predictions(path)
+    manifest_path(path).unlink()  # inside results/ a table without manifest is not the rule's output
+    with pytest.raises(InputError, match="has no manifest"):
+        read_predictions(path)
+    assert len(read_predictions(path, require_manifest=False)) == 4 * GRID.size
+
+
+def test_read_predictions_checks_the_grid_of_a_table_without_manifest(tmp_path):
+    path = tmp_path / "mine.csv"
+    table = known_table()
+    lines = table.to_csv(index=False, float_format="%.6g").splitlines(keepends=True)
+    # Cut at a line boundary inside Cu-Zr (rows 199… of the file): Cu-Zr is incomplete and Fe-Na is gone.
+    path.write_text("".join(lines[: 1 + 2 * GRID.size + 40]))
+    with pytest.raises(InputError) as caught:
+        read_predictions(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:200: Cu-Zr has 40 of the 99 compositions of the grid (missing x_B = 0.41, ")
+    assert "1 of 3 binaries are incomplete" in message and "the table was cut or built incomplete" in message
+    with pytest.raises(InputError, match="has no manifest"):
+        read_predictions(path, require_manifest=True)
+    # Cut mid-line after x_B: the last row lacks its values.
+    path.write_text("".join(lines[:-1]) + ",".join(lines[-1].split(",")[:3]))
+    with pytest.raises(InputError, match=r":397: column hmix_kJ_per_mol: .* is not a finite number"):
+        read_predictions(path)
+    # A missing value inside the table, and a composition written twice.
+    table.assign(hmix_kJ_per_mol=table["hmix_kJ_per_mol"].where(table.index != 5)).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r":7: column hmix_kJ_per_mol: '' is not a finite number"):
+        read_predictions(path)
+    pd.concat([table, table.iloc[[3]]]).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r":398: Ag-Cu at x_B = 0.04 appears twice"):
+        read_predictions(path)
+    # Per-binary columns may be empty by design (a data residual for a binary without data).
+    table.assign(data_rms_residual_kJ_per_mol=np.nan, nn_binary="").to_csv(path, index=False)
+    assert len(read_predictions(path)) == 4 * GRID.size
+
+
+def test_rule_script_refuses_a_cut_prediction_table(tmp_path, run_script):
+    write_csv(with_domain_columns(known_table()), tmp_path / "predictions.csv", float_format="%.6g")
+    data = (tmp_path / "predictions.csv").read_bytes()
+    (tmp_path / "predictions.csv").write_bytes(data[: data.index(b"\n", len(data) // 2) + 6])
+    spec = {
+        "input": {"predictions": str(tmp_path / "predictions.csv")},
+        "output": {"table": str(tmp_path / "rk.csv"), "tdb": str(tmp_path / "liquid.tdb")},
+        "params": {"max_order": 3, "tolerance": 1e-4, "column": "hmix_kJ_per_mol", "generated": "2025-01-01"},
+        "log": str(tmp_path / "rk.log"),
+    }
+    done = run_script("redlich_kister.py", spec)
+    assert done.returncode != 0
+    log = (tmp_path / "rk.log").read_text()
+    assert f"{tmp_path / 'predictions.csv'}: has " in log and "the last one cut mid-line" in log
+    assert not (tmp_path / "rk.csv").exists() and not (tmp_path / "liquid.tdb").exists()

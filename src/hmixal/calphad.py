@@ -25,10 +25,11 @@ import sympy
 from pycalphad import Database, Model, calculate, equilibrium
 from pycalphad import variables as v
 
-from hmixal.calphad_tdb import decode_tdb_bytes, filter_liquid_tdb, find_liquid_phase
+from hmixal.calphad_tdb import LiquidTdb, decode_tdb_bytes, filter_liquid_tdb, find_liquid_phase
 from hmixal.dataset import DATASET_COLUMNS
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
+from hmixal.miedema import hmix as miedema_hmix
 
 DEFAULT_X_GRID: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # Temperature rule: the seed's data "are based on experiments that are usually carried out close to the liquidus
@@ -44,6 +45,21 @@ DEFAULT_DISAGREEMENT_KJ = 5.0
 # larger; placeholders are dropped.  Catches MatCalc's Fe–La (max 0.76 vs 34 kJ/mol) and Mo–Nb (0 vs 4).
 DEFAULT_PLACEHOLDER_KJ = 1.0
 PLACEHOLDER_RATIO = 0.1
+# Single low-quality source rule (docs/calphad.md, "Single low-quality sources"): a binary described by exactly
+# one file, that file inside a test or example folder, is excluded when its curve is far weaker than Miedema's:
+# max |ΔH| below DEFAULT_SINGLE_SOURCE_FACTOR × Miedema's max |ΔH| AND an RMS distance to Miedema above
+# DEFAULT_SINGLE_SOURCE_GAP_KJ.  Only "too weak" counts: a test file's round placeholder (Dy–Ga L0 = −9000 − T, Ga–Nd
+# L0 = −5000 in NIMS's Nd-mag-STAM_en.TDB, whose header says the Ga parameters "are not well assessed") is near
+# zero, whereas a curve far *stronger* than Miedema (Fe–Ga, Ni–Sb) is where Miedema is known to fail and what
+# the correction must learn.  On the shipped refdata this removes Dy–Ga and Ga–Nd (ratios 0.06, 0.05; RMS 29,
+# 30 kJ/mol) and nothing else: the next single-source ratio is 0.20 at 4 kJ/mol RMS (Mn–Zn, MatCalc).
+DEFAULT_SINGLE_SOURCE_FACTOR = 0.2
+DEFAULT_SINGLE_SOURCE_GAP_KJ = 10.0
+# Folder names that mark test or example files (parameters there may be placeholders written to exercise
+# software): any path component equal to one of these, or ending in "_examples".
+TEST_EXAMPLE_FOLDERS: frozenset[str] = frozenset({"test", "tests", "example", "examples"})
+# The candidates-table reason of a binary excluded by that rule starts with this.
+SINGLE_SOURCE_EXCLUDED = "excluded: single low-quality source"
 # Candidates whose RMS distance to the median curve differ by less than this (kJ/mol) are tied.
 DEFAULT_TIE_KJ = 0.05
 PRESSURE_PA = 101325.0
@@ -126,6 +142,7 @@ REPORT_COLUMNS = [
     "format",
     "status",
     "error",
+    "error_line",
     "liquid_phase",
     "liquid_model",
     "n_binaries",
@@ -190,7 +207,9 @@ def load_liquid_database(path: str | Path) -> LiquidDatabase:
     try:
         db = Database(liquid.text)
     except Exception as exc:  # pycalphad raises pyparsing/sympy/ValueError types; all mean "unreadable"
-        raise InputError(path, None, f"pycalphad cannot read the filtered liquid: {exc}") from exc
+        line, command = _failing_command(liquid)
+        what = f" the command {command!r}" if command else " the liquid"
+        raise InputError(path, line, f"pycalphad cannot read{what}: {_plain_error(exc)}") from exc
     refs: dict[frozenset[str], list[str]] = {}
     for p in liquid.parameters:
         if p.ref:
@@ -210,12 +229,54 @@ def load_liquid_database(path: str | Path) -> LiquidDatabase:
     )
 
 
+def _plain_error(exc: Exception) -> str:
+    """A pycalphad/sympy exception in plain words (a bare KeyError prints only the missing name, e.g. 'NI')."""
+    if isinstance(exc, KeyError):
+        return f"{exc.args[0] if exc.args else exc!s} is used but never declared"
+    if isinstance(exc, SyntaxError):
+        return f"an expression is not valid arithmetic ({exc.msg})"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _failing_command(liquid: LiquidTdb) -> tuple[int | None, str]:
+    """The file line and text of the first filtered command pycalphad cannot read, or (None, "").
+
+    Loads growing prefixes of the filtered text (declarations come before their use, so a prefix fails exactly
+    when it contains the bad command); a binary search needs about log2(n) loads, and runs only after a failure.
+    """
+    import warnings
+
+    lines = liquid.text.splitlines()
+
+    def loads(n: int) -> bool:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # partial texts miss the phase: expected warnings
+                Database("\n".join(lines[:n]) + "\n")
+        except Exception:  # any failure of this prefix: the culprit is at or before line n
+            return False
+        return True
+
+    low, high = 0, len(lines)  # invariant: the first `low` lines load; the first `high` do not
+    if loads(high):
+        return None, ""
+    while high - low > 1:
+        middle = (low + high) // 2
+        if loads(middle):
+            low = middle
+        else:
+            high = middle
+    source = liquid.source_lines[high - 1] if high - 1 < len(liquid.source_lines) else 0
+    return (source or None), lines[high - 1]
+
+
 def _load_chemsage(path: Path) -> LiquidDatabase:
     """Load a ChemSage .dat file with pycalphad's reader (no filtering is needed for this format)."""
     try:
         db = Database.from_file(str(path), fmt="dat")
     except Exception as exc:  # the .dat reader raises many exception types on malformed input
-        raise InputError(path, None, f"pycalphad cannot read the ChemSage file: {exc}") from exc
+        raise InputError(path, None, f"pycalphad cannot read the ChemSage file: {_plain_error(exc)}") from exc
     phase = find_liquid_phase(list(db.phases))
     if phase is None:
         raise InputError(path, None, "no liquid phase: no phase whose name starts with LIQ")
@@ -506,6 +567,44 @@ def is_low_confidence(source: str) -> bool:
     return parts[-1].lower().startswith("modified_") or any(p.endswith("_incomplete_TDB_file") for p in parts[:-1])
 
 
+def is_test_or_example(source: str) -> bool:
+    """True when a source path lies in a test or example folder (``test/``, ``examples/``, ``*_examples/``…)."""
+    folders = [part.lower() for part in source.split("/")[:-1]]
+    return any(part in TEST_EXAMPLE_FOLDERS or part.endswith("_examples") for part in folders)
+
+
+def single_source_exclusion(
+    source: str,
+    values: np.ndarray,
+    miedema_values: np.ndarray,
+    factor: float = DEFAULT_SINGLE_SOURCE_FACTOR,
+    gap_kj: float = DEFAULT_SINGLE_SOURCE_GAP_KJ,
+) -> str | None:
+    """Why a binary's only curve (from ``source``) is excluded as a low-quality placeholder, or None to keep it.
+
+    The caller applies this only when exactly one file describes the binary: with two or more files the consensus
+    rule (``choose_candidate``) already weighs the sources against each other.
+    """
+    if not is_test_or_example(source):
+        return None
+    peak = float(np.max(np.abs(values)))
+    peak_miedema = float(np.max(np.abs(miedema_values)))
+    rms = float(np.sqrt(np.mean((np.asarray(values) - np.asarray(miedema_values)) ** 2)))
+    if peak < factor * peak_miedema and rms > gap_kj:
+        return (
+            f"{SINGLE_SOURCE_EXCLUDED} (test/example file) with max |ΔH| {peak:.3g} kJ/mol, "
+            f"less than {factor:g} × Miedema's {peak_miedema:.3g} kJ/mol, RMS {rms:.3g} kJ/mol from Miedema "
+            f"(more than {gap_kj:g}): likely placeholder parameters"
+        )
+    return None
+
+
+def excluded_binaries(candidates: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(A, B, source) of every binary the single low-quality source rule excluded, from a candidates table."""
+    rows = candidates[candidates["reason"].astype(str).str.startswith(SINGLE_SOURCE_EXCLUDED)]
+    return sorted({(str(r.A), str(r.B), str(r.source)) for r in rows.itertuples()})
+
+
 def source_rank(source: str, priority: Sequence[str]) -> int:
     """Rank of a source in the tie-break order (lower is preferred); low-confidence files rank after all others."""
     rank = next((i for i, prefix in enumerate(priority) if source.startswith(prefix)), len(priority))
@@ -624,11 +723,11 @@ def scan_file(
     try:
         ldb = load_liquid_database(path)
     except InputError as exc:
-        row.update(status="failed", error=exc.problem)
+        row.update(status="failed", error=exc.problem, error_line="" if exc.line is None else exc.line)
         result.seconds = time.perf_counter() - start
         return result
     except Exception as exc:  # one malformed third-party file must never stop the whole build: report it
-        row.update(status="failed", error=f"unexpected {type(exc).__name__}: {exc}")
+        row.update(status="failed", error=f"unexpected {_plain_error(exc)}")
         result.seconds = time.perf_counter() - start
         return result
     kind = liquid_model_kind(ldb)
@@ -792,7 +891,14 @@ def choose_candidate(
 # ------------------------------------------------------------------------------------------------- the table
 
 
-def _check_arguments(root: Path, x_grid: Sequence[float], t_offset: float, t_cap: float, threshold: float) -> None:
+def _check_arguments(
+    root: Path,
+    x_grid: Sequence[float],
+    t_offset: float,
+    t_cap: float,
+    threshold: float,
+    single_source: tuple[float, float] = (DEFAULT_SINGLE_SOURCE_FACTOR, DEFAULT_SINGLE_SOURCE_GAP_KJ),
+) -> None:
     """Reject unusable arguments with a clear InputError."""
     if not root.is_dir():
         raise InputError(root, None, "reference-data folder not found")
@@ -807,6 +913,11 @@ def _check_arguments(root: Path, x_grid: Sequence[float], t_offset: float, t_cap
         )
     if not (np.isfinite(threshold) and threshold > 0):
         raise InputError(None, None, f"disagreement threshold must be positive, got {threshold}")
+    factor, gap = single_source
+    if not (np.isfinite(factor) and np.isfinite(gap) and factor >= 0 and gap >= 0):
+        raise InputError(
+            None, None, f"single-source rule needs a factor and a gap that are finite and ≥ 0, got {factor}, {gap}"
+        )
 
 
 def derive_calphad_table(
@@ -822,10 +933,17 @@ def derive_calphad_table(
     elements: Sequence[str] = ELEMENTS,
     verify_plain_load: bool = True,
     progress: Callable[[str], None] | None = None,
+    single_source_factor: float = DEFAULT_SINGLE_SOURCE_FACTOR,
+    single_source_gap: float = DEFAULT_SINGLE_SOURCE_GAP_KJ,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Scan every database under refdata_dir; return (chosen ΔH_mix table, all candidates, per-file load report)."""
+    """Scan every database under refdata_dir; return (chosen ΔH_mix table, all candidates, per-file load report).
+
+    A binary whose only file is a test/example file with a curve far weaker than Miedema's is left out of the
+    chosen table (``single_source_exclusion``; factor 0 disables the rule); its candidate rows say why, and the
+    file's load-report notes name it.
+    """
     root = Path(refdata_dir)
-    _check_arguments(root, x_grid, t_offset, t_cap, disagreement_threshold)
+    _check_arguments(root, x_grid, t_offset, t_cap, disagreement_threshold, (single_source_factor, single_source_gap))
     x = np.asarray(x_grid, dtype=float)
     files = candidate_files(root)
     report_rows: list[dict[str, object]] = []
@@ -845,6 +963,7 @@ def derive_calphad_table(
             )
     chosen_rows: list[dict[str, object]] = []
     candidate_rows: list[dict[str, object]] = []
+    excluded_by_file: dict[str, list[str]] = {}
     for (a, b), entries in sorted(by_binary.items()):
         cands = [
             Candidate(
@@ -858,6 +977,14 @@ def derive_calphad_table(
         decision = choose_candidate(cands, disagreement_threshold, placeholder_kj)
         best_src, best = entries[decision.chosen]
         temperature = best.curves[(a, b)][3]
+        excluded = None
+        if len(cands) == 1 and a in ELEMENTS and b in ELEMENTS:  # Miedema's parameters cover these
+            excluded = single_source_exclusion(
+                best_src, cands[0].values, miedema_hmix(a, b, x), single_source_factor, single_source_gap
+            )
+        if excluded is not None:
+            decision.reasons[decision.chosen] = excluded
+            excluded_by_file.setdefault(best_src, []).append(f"{a}-{b}")
         for i, (src, res) in enumerate(entries):
             _values, check, model, t_i = res.curves[(a, b)]
             for j, xb in enumerate(x):
@@ -872,10 +999,12 @@ def derive_calphad_table(
                         "check_diff_kJ_per_mol": round(float(check[j]), CHECK_DECIMALS),
                         "liquid_model": model,
                         "low_confidence": cands[i].low_confidence,
-                        "chosen": i == decision.chosen,
+                        "chosen": i == decision.chosen and excluded is None,
                         "reason": decision.reasons[i],
                     }
                 )
+        if excluded is not None:
+            continue
         for j, xb in enumerate(x):
             chosen_rows.append(
                 {
@@ -892,6 +1021,11 @@ def derive_calphad_table(
                     "flag": decision.flag,
                 }
             )
+    for row in report_rows:
+        dropped = excluded_by_file.get(str(row["file"]))
+        if dropped:
+            note = f"excluded by the single low-quality source rule: {', '.join(dropped)} (see calphad_candidates.csv)"
+            row["notes"] = " | ".join(n for n in (str(row["notes"]), note) if n)
     chosen = pd.DataFrame(chosen_rows, columns=CHOSEN_COLUMNS)
     candidates = pd.DataFrame(candidate_rows, columns=CANDIDATE_COLUMNS)
     report = pd.DataFrame(report_rows, columns=REPORT_COLUMNS)

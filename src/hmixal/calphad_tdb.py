@@ -10,6 +10,7 @@ repair and every dropped item so nothing disappears silently.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,24 @@ DEFAULT_HIGH_T = 6000.0  # Thermo-Calc's default upper temperature limit
 # Names that may appear in an expression without being user functions.
 # R is the gas constant, which pycalphad substitutes (8.3145 J/mol/K).
 _BUILTINS = frozenset({"T", "P", "R", "LN", "LOG", "EXP", "SQRT", "ABS", "ERF"})
+# The Python syntax pycalphad accepts in a TDB expression (pycalphad.io.tdb._AST_WHITELIST, 0.11): it parses each
+# expression with ``ast`` and refuses anything else.  Checking the same here lets a failure name the file's line.
+_EXPRESSION_NODES: tuple[type, ...] = (
+    ast.Add,
+    ast.BinOp,
+    ast.Call,
+    ast.Constant,
+    ast.Div,
+    ast.Expression,
+    ast.Load,
+    ast.Mult,
+    ast.Name,
+    ast.Pow,
+    ast.Sub,
+    ast.UAdd,
+    ast.UnaryOp,
+    ast.USub,
+)
 # At most this many tokens of stray text before a keyword are dropped to recover the command; longer text is
 # prose (e.g. a free-text reference list mentioning "phase") and the whole chunk is ignored.
 _MAX_STRAY_TOKENS = 3
@@ -126,6 +145,8 @@ class LiquidTdb:
     unresolved: dict[frozenset[str], str] = field(default_factory=dict)
     references: dict[str, str] = field(default_factory=dict)
     database_info: str = ""
+    # For each line of ``text``: the line of the original file it comes from (0 for generated lines).
+    source_lines: list[int] = field(default_factory=list)
 
 
 def decode_tdb_bytes(data: bytes) -> str:
@@ -354,6 +375,26 @@ def parse_references(text: str, commands: list[TdbCommand] | None = None) -> tup
     return refs, info
 
 
+def expression_problem(expr: str) -> str | None:
+    """Why pycalphad could not read a TDB expression (in plain words), or None when it can.
+
+    Mirrors pycalphad's own reading: ``#`` dropped, LN/LOG/EXP as functions, then Python syntax limited to
+    numbers, names, + − × / ** and function calls.
+    """
+    text = expr.replace("#", "")
+    for name in ("LN", "LOG", "EXP"):
+        text = re.sub(rf"(?<!\w){name}(?!\w)", name.lower(), text, flags=re.IGNORECASE)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        where = f" at character {exc.offset}" if exc.offset else ""
+        return f"the expression {expr.strip()!r} is not valid arithmetic ({exc.msg}{where})"
+    for node in ast.walk(tree):
+        if not isinstance(node, _EXPRESSION_NODES):
+            return f"the expression {expr.strip()!r} contains {type(node).__name__}, which a TDB expression cannot hold"
+    return None
+
+
 def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
     """Extract the liquid phase of TDB text as clean TDB; raise InputError when there is no usable liquid."""
     commands, notes = split_commands(text)
@@ -374,6 +415,7 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
 
     elements: dict[str, str] = {}
     species: dict[str, str] = {}
+    declared_at: dict[str, int] = {}  # ELEMENT / SPECIES name → line of its (first) declaration
     functions: dict[str, tuple[str, int]] = {}
     duplicate_functions: dict[str, list[int]] = {}
     params: list[LiquidParameter] = []
@@ -385,9 +427,11 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
             continue
         if cmd.keyword == "ELEMENT":
             elements.setdefault(tokens[0], _element_line(tokens))
+            declared_at.setdefault(tokens[0], cmd.line)
         elif cmd.keyword == "SPECIES":
             if len(tokens) >= 2:
                 species.setdefault(tokens[0], f"SPECIES {tokens[0]} {tokens[1]} !")
+                declared_at.setdefault(tokens[0], cmd.line)
         elif cmd.keyword == "FUNCTION":
             name = tokens[0]
             body = cmd.body[len(name) :]
@@ -447,16 +491,39 @@ def filter_liquid_tdb(text: str, path: str | Path = "<tdb>") -> LiquidTdb:
         notes.append(f"several PHASE {liquid} blocks: constituent lists merged")
 
     used_species = {s for sub in sublattices for s in sub}
-    lines = [elements[e] for e in sorted(elements)]
-    lines += [species[s] for s in sorted(species) if s in used_species and s not in elements]
-    lines += [f"FUNCTION {name} {clean_functions[name]} !" for name in sorted(used)]
-    lines.append("TYPE_DEFINITION % SEQ * !")
-    lines.append(f"PHASE {liquid} % {len(sublattices)} " + " ".join(f"{r:g}" for r in ratios) + " !")
-    lines.append(f"CONSTITUENT {liquid} :" + ":".join(",".join(sub) for sub in sublattices) + ": !")
-    lines += [f"PARAMETER {p.kind}({liquid},{_const_text(p.constituents)};{p.order}) {p.ranges} !" for p in kept]
+    # pycalphad fails on these with a bare KeyError ('NI') or "invalid syntax (<unknown>, line 1)"; found here,
+    # the problem is named with the line of the file that causes it.
+    phase_line = next(c.line for c in phase_cmds if _strip_phase_suffix(c.body.split()[0]) == liquid)
+    constituent_line = _constituent_line(commands, liquid) or phase_line
+    undeclared = sorted(used_species - set(declared_at) - {"VA"})
+    if undeclared:
+        names = ", ".join(undeclared)
+        raise InputError(
+            path,
+            constituent_line,
+            f"CONSTITUENT {liquid} lists {names}, but no ELEMENT or SPECIES command declares {names}",
+        )
+    for name in sorted(used):
+        _check_expressions(clean_functions[name], path, functions[name][1], f"FUNCTION {name}")
+    for p in kept:
+        _check_expressions(
+            p.ranges, path, p.line, f"PARAMETER {p.kind}({liquid},{_const_text(p.constituents)};{p.order})"
+        )
+    emitted: list[tuple[str, int]] = [(elements[e], declared_at[e]) for e in sorted(elements)]
+    emitted += [(species[s], declared_at[s]) for s in sorted(species) if s in used_species and s not in elements]
+    emitted += [(f"FUNCTION {name} {clean_functions[name]} !", functions[name][1]) for name in sorted(used)]
+    emitted.append(("TYPE_DEFINITION % SEQ * !", 0))
+    emitted.append((f"PHASE {liquid} % {len(sublattices)} " + " ".join(f"{r:g}" for r in ratios) + " !", phase_line))
+    emitted.append(
+        (f"CONSTITUENT {liquid} :" + ":".join(",".join(sub) for sub in sublattices) + ": !", constituent_line)
+    )
+    emitted += [
+        (f"PARAMETER {p.kind}({liquid},{_const_text(p.constituents)};{p.order}) {p.ranges} !", p.line) for p in kept
+    ]
     refs, info = parse_references(text, commands)
     return LiquidTdb(
-        text="\n".join(lines) + "\n",
+        text="\n".join(line for line, _ in emitted) + "\n",
+        source_lines=[line for _, line in emitted],
         phase=liquid,
         sublattices=sublattices,
         site_ratios=ratios,
@@ -489,6 +556,23 @@ def _note_type_codes(phase_cmds: list[TdbCommand], commands: list[TdbCommand], l
 def _const_text(constituents: tuple[tuple[str, ...], ...]) -> str:
     """``(('AL','CU'),('VA',))`` → ``AL,CU:VA``."""
     return ":".join(",".join(sub) for sub in constituents)
+
+
+def _constituent_line(commands: list[TdbCommand], liquid: str) -> int | None:
+    """Line of the first CONSTITUENT command of the liquid, or None."""
+    for cmd in commands:
+        m = _CONSTITUENT_RE.match(cmd.body) if cmd.keyword == "CONSTITUENT" else None
+        if m is not None and _strip_phase_suffix(m.group("name")) == liquid:
+            return cmd.line
+    return None
+
+
+def _check_expressions(ranges: str, path: str | Path, line: int, what: str) -> None:
+    """Raise InputError (file, line, command) when an expression of a range list is not one pycalphad reads."""
+    for expr in range_expressions(ranges):
+        problem = expression_problem(expr)
+        if problem is not None:
+            raise InputError(path, line, f"{what}: {problem}")
 
 
 def _element_line(tokens: list[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -11,10 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
+from hmixal.miedema import hmix as miedema_hmix
+
+log = logging.getLogger(__name__)
 
 # The contract (ARCHITECTURE.md): the columns of the merged dataset, in this order.
 DATASET_COLUMNS: tuple[str, ...] = (
@@ -48,6 +53,25 @@ _NUMERIC = ("x_B", "hmix_kJ_per_mol", "T_K", "uncertainty_kJ_per_mol")
 _TEXT = ("A", "B", "source_type", "source", "reference", "status", "comment")
 _CANONICAL = {symbol.lower(): symbol for symbol in ELEMENTS}
 _FIRST_REJECTS_SHOWN = 5
+# Plausibility bound on |ΔH_mix| (kJ/mol), config key dataset.max_abs_hmix_kJ_per_mol.  The CALPHAD-derived
+# data span −77.5 (Al–Pt) … +54.1 kJ/mol (Cu–Nb), the seed's AIMD values −86.7 … +1.9, and Miedema's liquid
+# model over all 2415 binaries of the 70 elements −135.3 (C–Zr) … +140.4 kJ/mol (Cs–Nb); 200 clears all of
+# them, while a value written in J/mol exceeds it as soon as the true |ΔH_mix| exceeds 0.2 kJ/mol, i.e. for
+# nearly every real liquid.
+DEFAULT_MAX_ABS_HMIX_KJ = 200.0
+# Scale check of a whole source (docs/dataset.md): the median of |value| / |reference| over its points, the
+# reference being Miedema's value at the same x, or the median |value| of the other sources for the same binary.
+# On the shipped data the per-source medians lie in 0.078 … 10.2 (against Miedema) and 0.39 … 4.4 (against the
+# other sources); a unit slip moves them by ×0.001 (kJ/mol read as J/mol), ×0.0104 (eV/atom), ×239 (cal/mol) or
+# ×1000 (J/mol).  Outside [SCALE_RATIO_LOW, SCALE_RATIO_HIGH] the source is flagged.
+SCALE_RATIO_LOW = 0.02
+SCALE_RATIO_HIGH = 50.0
+# Points whose reference is smaller than this (kJ/mol) are left out of the ratio: near an ideal solution a ratio
+# says nothing about the unit (|Miedema| < 1 kJ/mol for 14 % of its 2415 × 99 grid values).
+SCALE_MIN_REFERENCE_KJ = 1.0
+# Category of the rejects-table rows that list CALPHAD database files the derivation could not load: they are
+# not input rows and do not count toward dataset.max_rejects.
+NOT_LOADED = "source not loaded"
 
 
 class TooManyRejectsError(ValueError):
@@ -157,12 +181,30 @@ def _choice(fields: Mapping[str, object], column: str, allowed: Sequence[str], d
     return text
 
 
+def implausible_reason(hmix: float, max_abs_hmix: float = DEFAULT_MAX_ABS_HMIX_KJ) -> str | None:
+    """Why |hmix| (kJ/mol) is implausible for a liquid alloy, with the likely cause, or None when it is not."""
+    magnitude = abs(hmix)
+    if magnitude <= max_abs_hmix:
+        return None
+    text = f"|hmix| = {magnitude:g} kJ/mol exceeds {max_abs_hmix:g} kJ/mol"
+    if magnitude / 1000.0 > max_abs_hmix:
+        return f"{text}: far beyond any liquid alloy, check the column and the unit"
+    if magnitude >= 1000.0:
+        # Read as J/mol it is a plausible 1 … max_abs_hmix kJ/mol: by far the most common slip.
+        return f"{text}: the value looks like J/mol (divide by 1000)"
+    # Between the bound and 1000: only a bound tighter than the default gets here; no unit explains it.
+    return f"{text} (dataset.max_abs_hmix_kJ_per_mol): check the value and its unit"
+
+
 def normalise_fields(
-    fields: Mapping[str, object], default_source_type: str, default_source: str
+    fields: Mapping[str, object],
+    default_source_type: str,
+    default_source: str,
+    max_abs_hmix: float = DEFAULT_MAX_ABS_HMIX_KJ,
 ) -> tuple[dict[str, Any], bool]:
     """Validate one row's fields; return the normalised row (A < B) and whether A and B were swapped.
 
-    Raises RowError naming the first problem found.
+    Raises RowError naming the first problem found; |hmix_kJ_per_mol| above ``max_abs_hmix`` is one.
     """
     a, b = _element(fields, "A"), _element(fields, "B")
     if a == b:
@@ -176,6 +218,8 @@ def normalise_fields(
     if status != KEPT_STATUS and hmix is not None:
         # The seed's "X" / "N/A" entries are facts about a system, never numbers: keep them apart.
         raise RowError("value with non-value status", f"status {status} must leave hmix_kJ_per_mol empty")
+    if hmix is not None and (implausible := implausible_reason(hmix, max_abs_hmix)) is not None:
+        raise RowError("implausible value", implausible)
     t_k = _number(fields, "T_K", required=False)
     if t_k is not None and t_k <= 0:
         raise RowError("T_K not positive", f"T_K = {t_k:g}")
@@ -256,6 +300,7 @@ def validate_records(
     default_source_type: str,
     default_source: str,
     extra_columns: Sequence[str] = (),
+    max_abs_hmix: float = DEFAULT_MAX_ABS_HMIX_KJ,
 ) -> Table:
     """Validate and normalise raw records into a Table; bad rows and repeated rows become rejects."""
     if default_source_type not in SOURCE_TYPES:
@@ -266,7 +311,7 @@ def validate_records(
     for record in records:
         n_read += 1
         try:
-            row, swapped = normalise_fields(record.fields, default_source_type, default_source)
+            row, swapped = normalise_fields(record.fields, default_source_type, default_source, max_abs_hmix)
         except RowError as error:
             rejects.append(reject_row(record.file, record.line, record.location, error.reason, record.raw))
             continue
@@ -301,12 +346,23 @@ def _decode(path: Path) -> str:
         raise InputError(path, line, f"not UTF-8 text (byte 0x{data[error.start]:02x})") from None
 
 
-def read_dataset_csv(path: str | Path, default_source_type: str = "user") -> Table:
+def _delimiter_hint(header_raw: str) -> str:
+    """A hint ('; the header looks ';'-separated: …') when another delimiter yields the required columns, else ''."""
+    for delimiter, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+        names = {c.strip() for c in header_raw.split(delimiter)}
+        if delimiter in header_raw and set(REQUIRED_COLUMNS) <= names:
+            return f"; the header looks {name}-separated: hmixal reads comma-separated values"
+    return ""
+
+
+def read_dataset_csv(
+    path: str | Path, default_source_type: str = "user", max_abs_hmix: float = DEFAULT_MAX_ABS_HMIX_KJ
+) -> Table:
     """Read a CSV in the dataset schema (docs/dataset.md) into validated rows and rejects.
 
     Lines starting with '#' are comments; blank lines are skipped; ``line`` in rows and rejects is the
     physical line in the file (header = 1 when it is the first line). Missing source_type defaults to
-    ``default_source_type``, missing source to the file name.
+    ``default_source_type``, missing source to the file name; |hmix| above ``max_abs_hmix`` is rejected.
     """
     path = Path(path)
     file = str(path)
@@ -316,6 +372,7 @@ def read_dataset_csv(path: str | Path, default_source_type: str = "user") -> Tab
     reader = csv.reader(iter(lines))
     header: list[str] | None = None
     header_line = 0
+    header_raw = ""
     records: list[RawRecord] = []
     while True:
         start = reader.line_num + 1
@@ -329,7 +386,7 @@ def read_dataset_csv(path: str | Path, default_source_type: str = "user") -> Tab
             continue  # blank line, comment line or a row of empty cells
         raw = "".join(lines[start - 1 : reader.line_num]).rstrip("\r\n")
         if header is None:
-            header, header_line = [v.strip() for v in values], start
+            header, header_line, header_raw = [v.strip() for v in values], start, raw
             continue
         if len(values) != len(header):
             records.append(RawRecord(file, start, "", raw, {"_field_count": len(values)}))
@@ -345,11 +402,12 @@ def read_dataset_csv(path: str | Path, default_source_type: str = "user") -> Tab
         raise InputError(
             file,
             header_line,
-            f"missing column(s): {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})",
+            f"missing column(s): {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})"
+            + _delimiter_hint(header_raw),
         )
     extra = tuple(c for c in header if c not in TABLE_COLUMNS)
     good = [r for r in records if "_field_count" not in r.fields]
-    table = validate_records(good, file, default_source_type, path.name, extra)
+    table = validate_records(good, file, default_source_type, path.name, extra, max_abs_hmix)
     bad = [
         reject_row(
             file,
@@ -391,6 +449,113 @@ def concat_rejects(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else rejects_frame()
 
 
+def read_load_report(path: str | Path) -> pd.DataFrame:
+    """Rejects-table rows ('source not loaded: …') for the files a CALPHAD load report marks as failed."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("file", "status", "error") if c not in frame.columns]
+    if missing:
+        raise InputError(path, 1, f"missing column(s) in CALPHAD load report: {', '.join(missing)}")
+    failed = frame[frame["status"] == "failed"]
+    lines = failed["error_line"] if "error_line" in failed.columns else pd.Series("", index=failed.index)
+    rows = [
+        reject_row(
+            file,
+            int(line) if str(line).strip() else None,
+            "",
+            f"{NOT_LOADED}: CALPHAD database not read, its binaries are missing ({error or 'no reason given'})",
+            "",
+        )
+        for file, line, error in zip(failed["file"], lines, failed["error"], strict=True)
+    ]
+    return rejects_frame(rows)
+
+
+def _scale_message(kind: str, ratio: float, n: int) -> str:
+    """The warning text of a source whose values are off by orders of magnitude, with the usual unit slips."""
+    if ratio < SCALE_RATIO_LOW:
+        hint = "too small: kJ/mol written where J/mol is expected (ESPEI) gives ×0.001, eV/atom ×0.0104"
+    else:
+        hint = "too large: J/mol written where kJ/mol is expected gives ×1000, cal/mol ×239"
+    return (
+        f"scale: median |value| / |{kind}| = {ratio:.3g} over {n} point(s), outside "
+        f"[{SCALE_RATIO_LOW:g}, {SCALE_RATIO_HIGH:g}]: the values look orders of magnitude {hint}"
+    )
+
+
+def scale_ratio_to_miedema(rows: pd.DataFrame) -> tuple[float, int]:
+    """Median |value| / |Miedema| over rows whose |Miedema| ≥ SCALE_MIN_REFERENCE_KJ, and how many (nan, 0 if none)."""
+    values = rows[rows["hmix_kJ_per_mol"].notna()]
+    if values.empty:
+        return math.nan, 0
+    reference = np.abs(miedema_hmix(values["A"].to_numpy(), values["B"].to_numpy(), values["x_B"].to_numpy()))
+    usable = reference >= SCALE_MIN_REFERENCE_KJ
+    if not usable.any():
+        return math.nan, 0
+    ratios = np.abs(values["hmix_kJ_per_mol"].to_numpy()[usable]) / reference[usable]
+    return float(np.median(ratios)), int(usable.sum())
+
+
+def check_scales(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Warnings for sources (file + source column) whose values are off in scale by orders of magnitude.
+
+    Each source is compared with Miedema's model and with the other sources' values for the same binaries
+    (median |value| per binary); a median ratio outside [SCALE_RATIO_LOW, SCALE_RATIO_HIGH] is flagged. Of
+    two sources that disagree in scale, only the one farther from Miedema is flagged for the disagreement.
+    """
+    values = rows[(rows["status"] == KEPT_STATUS) & rows["hmix_kJ_per_mol"].notna()]
+    if values.empty:
+        return []
+
+    def farther_from_miedema(own: pd.DataFrame, others: pd.DataFrame) -> bool:
+        # Two sources off by ×100 from each other are off from each other's point of view alike: the blame
+        # goes to the one farther from Miedema (in log ratio), so a good source is not flagged by a bad one.
+        mine, n_mine = scale_ratio_to_miedema(own)
+        theirs, n_theirs = scale_ratio_to_miedema(others)
+        if not (n_mine and n_theirs and mine > 0 and theirs > 0):
+            return True
+        return abs(math.log(mine)) >= abs(math.log(theirs))
+
+    codes, sources = pd.factorize(pd.MultiIndex.from_arrays([values["file"].astype(str), values["source"].astype(str)]))
+    warnings = []
+    for code in sorted(range(len(sources)), key=lambda k: sources[k]):
+        file, source = sources[code]
+        mine = codes == code
+        own = values[mine]
+        checks = [("Miedema", *scale_ratio_to_miedema(own))]
+        others = values[~mine]
+        others = others.merge(own[["A", "B"]].drop_duplicates(), on=["A", "B"])
+        if len(others):
+            reference = others.groupby(["A", "B"])["hmix_kJ_per_mol"].apply(lambda v: float(np.median(np.abs(v))))
+            joined = own.join(reference.rename("_reference"), on=["A", "B"])
+            joined = joined[joined["_reference"] >= SCALE_MIN_REFERENCE_KJ]
+            if len(joined):
+                ratio = float(np.median(np.abs(joined["hmix_kJ_per_mol"]) / joined["_reference"]))
+                if farther_from_miedema(own, others):
+                    checks.append(("other sources for the same binaries", ratio, len(joined)))
+        for kind, ratio, n in checks:
+            if n and not SCALE_RATIO_LOW <= ratio <= SCALE_RATIO_HIGH:
+                warnings.append(
+                    {
+                        "file": file,
+                        "source": source,
+                        "check": f"scale vs {kind}",
+                        "message": _scale_message(kind, ratio, n),
+                    }
+                )
+    return warnings
+
+
+def _no_row_warnings(tables: Sequence[Table]) -> list[dict[str, Any]]:
+    """Warnings for inputs that add no row: a header-only file, or every row rejected."""
+    warnings = []
+    for t in tables:
+        if len(t.rows):
+            continue
+        why = "no data row (header only)" if t.n_read == 0 else f"all {t.n_read} row(s) rejected"
+        warnings.append({"file": t.file, "source": "", "check": "no rows", "message": f"adds no row: {why}"})
+    return warnings
+
+
 @dataclass(frozen=True)
 class Merged:
     """The merged dataset, every reject (inputs and cross-input duplicates) and the summary."""
@@ -410,11 +575,19 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def merge_dataset(tables: Sequence[Table], rejects: Sequence[pd.DataFrame] = (), max_rejects: int = 0) -> Merged:
+def merge_dataset(
+    tables: Sequence[Table],
+    rejects: Sequence[pd.DataFrame] = (),
+    max_rejects: int = 0,
+    not_loaded: pd.DataFrame | None = None,
+) -> Merged:
     """Merge validated inputs into the dataset (status == value rows, sorted), failing on too many rejects.
 
     Rows that exactly repeat a row of an earlier input are rejected; the same binary and composition from
-    different sources are all kept (distinct measurements) and counted in the summary.
+    different sources are all kept (distinct measurements) and counted in the summary. ``not_loaded`` lists
+    source files an upstream stage could not read (``read_load_report``): they go to the rejects table and
+    the summary but, not being rows, never count toward ``max_rejects``. Inputs that add no row and sources
+    whose scale is off (``check_scales``) are logged as warnings and listed in the summary.
     """
     frames = [t.rows for t in tables if len(t.rows)]
     combined = pd.concat(frames, ignore_index=True) if frames else _rows_frame([])
@@ -428,7 +601,16 @@ def merge_dataset(tables: Sequence[Table], rejects: Sequence[pd.DataFrame] = (),
         )
     kept = combined[combined["status"] == KEPT_STATUS]
     dataset = sort_dataset(kept[list(DATASET_COLUMNS)])
-    return Merged(dataset, rejected, summarize(tables, combined, dataset, rejected))
+    unloaded = not_loaded if not_loaded is not None else rejects_frame()
+    warnings = _no_row_warnings(tables) + check_scales(combined)
+    for warning in warnings:
+        where = f"{warning['file']} ({warning['source']})" if warning["source"] else warning["file"]
+        log.warning("%s: %s", where, warning["message"])
+    for row in unloaded.to_dict("records"):
+        line = "" if pd.isna(row["line"]) else f":{row['line']}"
+        log.warning("%s%s: %s", row["file"], line, row["reason"])
+    summary = summarize(tables, combined, dataset, rejected, unloaded, warnings)
+    return Merged(dataset, concat_rejects([rejected, unloaded]), summary)
 
 
 def sort_dataset(frame: pd.DataFrame) -> pd.DataFrame:
@@ -450,9 +632,19 @@ def _json_number(value: object) -> float | None:
 
 
 def summarize(
-    tables: Sequence[Table], rows: pd.DataFrame, dataset: pd.DataFrame, rejects: pd.DataFrame
+    tables: Sequence[Table],
+    rows: pd.DataFrame,
+    dataset: pd.DataFrame,
+    rejects: pd.DataFrame,
+    not_loaded: pd.DataFrame | None = None,
+    warnings: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Counts for people and checks: points and binaries per source, statuses, swaps, overlaps, rejects."""
+    """Counts for people and checks: points and binaries per source, statuses, swaps, overlaps, rejects.
+
+    ``rejects`` are rejected input rows (the ones ``max_rejects`` limits); ``not_loaded`` source files and
+    ``warnings`` (no rows, scale) are listed separately.
+    """
+    unloaded = not_loaded if not_loaded is not None else rejects_frame()
     elements = sorted(set(dataset["A"]) | set(dataset["B"]), key=ELEMENTS.index)
     excluded: dict[str, list[dict[str, object]]] = {}
     for status in STATUSES:
@@ -506,6 +698,11 @@ def summarize(
             "total": len(rejects),
             "by_reason": dict(sorted(Counter(reject_category(r) for r in rejects["reason"]).items())),
         },
+        "sources_not_loaded": [
+            {"file": r["file"], "line": None if pd.isna(r["line"]) else int(r["line"]), "reason": r["reason"]}
+            for r in unloaded.to_dict("records")
+        ],
+        "warnings": [dict(w) for w in warnings],
         "inputs": inputs,
     }
 
@@ -543,6 +740,18 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     rejects = summary["rejects"]
     out += ["", f"## Rejects: {rejects['total']}", ""]
     out += [f"- {reason}: {n}" for reason, n in rejects["by_reason"].items()] or ["- none"]
+    unloaded = summary.get("sources_not_loaded", [])
+    if unloaded:
+        out += ["", f"## Sources not loaded: {len(unloaded)} (not counted as rejects)", ""]
+        for item in unloaded:
+            line = "" if item["line"] is None else f":{item['line']}"
+            out.append(f"- {item['file']}{line}: {item['reason']}")
+    warnings = summary.get("warnings", [])
+    if warnings:
+        out += ["", f"## Warnings: {len(warnings)}", ""]
+        for item in warnings:
+            where = f"{item['file']} ({item['source']})" if item["source"] else item["file"]
+            out.append(f"- {where}: {item['message']}")
     out += ["", "## Inputs", "", "| file | read | loaded | rejected | swapped | dropped columns |"]
     out += ["| --- | ---: | ---: | ---: | ---: | --- |"]
     for item in summary["inputs"]:
@@ -557,5 +766,10 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table the pipeline wrote; only empty cells are missing, so sodium ('Na') stays an element."""
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    """Read a table a pipeline rule wrote, checked against its manifest; only empty cells are missing ('Na')."""
+    # Imported here to keep this reader self-contained; the manifest module never imports this one.
+    from hmixal.manifest import read_verified_csv
+
+    # Inside results/ a table without a manifest was not written by a rule and is refused (docs/dataset.md,
+    # "Intermediate tables"); data of your own goes through read_dataset_csv, which validates every row.
+    return read_verified_csv(path, keep_default_na=False, na_values=[""])

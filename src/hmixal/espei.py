@@ -22,12 +22,14 @@ from typing import Any
 import pandas as pd
 
 from hmixal.dataset import (
+    SCALE_RATIO_LOW,
     RawRecord,
     Table,
     canonical_element,
     concat_rejects,
     reject_row,
     rejects_frame,
+    scale_ratio_to_miedema,
     validate_records,
 )
 from hmixal.errors import InputError
@@ -42,6 +44,10 @@ ESTIMATED_MARKERS = frozenset({"estimated", "estimate", "estimation"})
 # this tolerance and renormalise; a larger gap is a typo.
 SITE_FRACTION_TOLERANCE = 0.01
 VACANCY = "VA"
+# A file whose values, read as J/mol, are below this in kJ/mol (median |value|, i.e. < 200 J/mol, beneath the
+# resolution of liquid calorimetry) AND below SCALE_RATIO_LOW × Miedema (median ratio) was written in kJ/mol:
+# its points are rejected ("wrong unit") instead of entering the dataset 1000 times too small.
+KJ_FILE_MAX_MEDIAN_KJ = 0.2
 
 
 @dataclass(frozen=True)
@@ -320,6 +326,32 @@ def parse_espei_file(
     return EspeiFile(records, rejects, None, estimated)
 
 
+def wrong_unit_reason(rows: pd.DataFrame) -> str | None:
+    """Why an ESPEI file's values (already divided by 1000) look like kJ/mol written as J/mol, or None."""
+    values = rows["hmix_kJ_per_mol"].dropna()
+    if values.empty:
+        return None
+    ratio, n = scale_ratio_to_miedema(rows)
+    median = float(values.abs().median())
+    if n == 0 or ratio >= SCALE_RATIO_LOW or median >= KJ_FILE_MAX_MEDIAN_KJ:
+        return None
+    return (
+        f"wrong unit: the file's values look like kJ/mol, but ESPEI's HM_MIX is J/mol: median |value| "
+        f"{median * J_PER_KJ:.3g} J/mol = {median:.3g} kJ/mol, {ratio:.3g} × Miedema over {n} point(s) "
+        f"(multiply the values by 1000)"
+    )
+
+
+def _reject_all(table: Table, reason: str) -> None:
+    """Move every row of a file's table to its rejects with one reason (the file as a whole is wrong)."""
+    rows = [
+        reject_row(str(r["file"]), None, str(r["location"]), reason, str(r["raw"]))
+        for r in table.rows.to_dict("records")
+    ]
+    table.rejects = concat_rejects([table.rejects, rejects_frame(rows)])
+    table.rows = table.rows.iloc[0:0]
+
+
 def read_espei_folder(
     folder: str | Path,
     bibtex: str | Path | None = None,
@@ -350,6 +382,13 @@ def read_espei_folder(
         table = validate_records(parsed.records, str(path), "calorimetry", source)
         table.rejects = concat_rejects([rejects_frame(parsed.rejects), table.rejects])
         table.n_read += len(parsed.rejects)
+        unit = None if parsed.estimated else wrong_unit_reason(table.rows)
+        if unit is not None:
+            _reject_all(table, unit)
+        if table.n_read and table.rows.empty:
+            note = f"adds no row: all {table.n_read} point(s) rejected"
+            notes.append(f"{source}: {note}")
+            log.warning("%s: %s", path, note)
         if parsed.estimated:
             note = f"estimated dataset: {len(table.rows)} point(s) kept out of the dataset (status estimated)"
             notes.append(f"{source}: {note}")

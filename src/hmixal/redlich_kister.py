@@ -12,7 +12,9 @@ makes Thermo-Calc and OpenCalphad (which keep the written order) read them the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ import pandas as pd
 from hmixal import __version__
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
+from hmixal.manifest import WHAT_TO_DO, read_verified_csv
 
 # Choice (docs/redlich_kister.md): L0…L3 capture the smooth part of the predicted curves; on LightGBM curves
 # higher orders mostly fit the model's piecewise-constant steps (measured there).
@@ -44,6 +47,7 @@ TDB_T_LOW_K = 298.15
 TDB_T_HIGH_K = 6000.0
 
 _CONSTITUENTS_PER_LINE = 16
+_HEADER_WIDTH = 100
 
 BinaryModel = Callable[[str, str, np.ndarray], np.ndarray]
 
@@ -73,13 +77,18 @@ def choose_order(rms: np.ndarray, tolerance: float) -> np.ndarray:
     return np.argmax(rms <= rms[-1] + tolerance, axis=0)
 
 
-def read_predictions(path: str | Path) -> pd.DataFrame:
-    """Read a prediction table, keeping element symbols such as ``Na`` as text (never as missing values)."""
-    path = Path(path)
-    try:
-        return pd.read_csv(path, dtype={"A": str, "B": str}, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"not a readable CSV table: {exc}") from exc
+def _read_table(path: str | Path, require_manifest: bool | None) -> pd.DataFrame:
+    """Read a table checked against its manifest, keeping element symbols such as ``Na`` as text."""
+    return read_verified_csv(path, required=require_manifest, dtype={"A": str, "B": str}, keep_default_na=False)
+
+
+def read_predictions(path: str | Path, require_manifest: bool | None = None) -> pd.DataFrame:
+    """Read a prediction table checked against its manifest and for a complete composition grid per binary."""
+    # A manifest is required inside results/ (None) or when asked; without one (a table of your own) the grid
+    # check below still applies, but a table cut after a whole binary cannot be told from a smaller one.
+    predictions = _read_table(path, require_manifest)
+    check_prediction_grid(predictions, path)
+    return predictions
 
 
 def _show(value: object) -> str:
@@ -106,6 +115,59 @@ def _check_pairs(a: np.ndarray, b: np.ndarray, path: str | Path | None) -> None:
                 raise InputError(path, i + 2, f"unknown element {symbol!r}")
         if not sa < sb:
             raise InputError(path, i + 2, f"A={sa}, B={sb}: A must come before B alphabetically")
+
+
+def _pair_labels(frame: pd.DataFrame) -> pd.Series:
+    """The binary of every row as 'A-B'."""
+    return frame["A"].astype(str) + "-" + frame["B"].astype(str)
+
+
+def _curve_columns(frame: pd.DataFrame) -> list[str]:
+    """The ΔH curves of a prediction table (the fittable columns): each must be a finite number at every point."""
+    # Only these: per-binary columns may be empty by design (e.g. a data residual for a binary without data).
+    return [c for c in COLUMN_DESCRIPTIONS if c in frame.columns]
+
+
+def check_prediction_grid(predictions: pd.DataFrame, path: str | Path | None = None) -> None:
+    """Every binary has the same complete x_B grid, once each, and every ΔH curve column is a finite number."""
+    missing = [c for c in ("A", "B", "x_B") if c not in predictions.columns]
+    if missing:
+        raise InputError(path, 1, f"missing column(s): {', '.join(missing)}")
+    frame = predictions.reset_index(drop=True)
+    x = _numeric(frame, "x_B", path)
+    for column in _curve_columns(frame):
+        _numeric(frame, column, path)
+    pairs = _pair_labels(frame)
+    key = pd.MultiIndex.from_arrays([pairs.to_numpy(), x])
+    if key.duplicated().any():
+        i = int(np.flatnonzero(key.duplicated())[0])
+        raise InputError(path, i + 2, f"{pairs.iloc[i]} at x_B = {x[i]} appears twice")
+    grid = np.unique(x)
+    # No duplicates and every x_B is in the union grid, so a binary is complete exactly when it has grid.size rows.
+    counts = pairs.map(pairs.value_counts())
+    short = np.flatnonzero(counts.to_numpy() < grid.size)
+    if short.size:
+        i = int(short[0])
+        have = x[(pairs == pairs.iloc[i]).to_numpy()]
+        lacking = np.setdiff1d(grid, have)
+        shown = ", ".join(f"{v:g}" for v in lacking[:5]) + (", …" if lacking.size > 5 else "")
+        n_short = pairs.iloc[short].nunique()
+        raise InputError(
+            path,
+            i + 2,
+            f"{pairs.iloc[i]} has {have.size} of the {grid.size} compositions of the grid (missing x_B = {shown}); "
+            f"{n_short} of {pairs.nunique()} binaries are incomplete. Every binary must have the same complete grid: "
+            f"the table was cut or built incomplete; {WHAT_TO_DO}",
+        )
+
+
+def check_covers(expected: Iterable[str], written: Iterable[str], what: str, path: str | Path | None = None) -> None:
+    """Every binary of ``expected`` ('A-B') is in ``written``, else an InputError naming the ones left out."""
+    left_out = sorted(set(expected) - set(written))
+    if left_out:
+        shown = ", ".join(left_out[:10]) + (", …" if len(left_out) > 10 else "")
+        count = f"{len(left_out)} binar{'y' if len(left_out) == 1 else 'ies'}"
+        raise InputError(path, None, f"{what} leaves out {count} of its input: {shown}")
 
 
 def fit_redlich_kister(
@@ -186,6 +248,17 @@ def fit_redlich_kister(
     table[coefficient_columns(max_order)] = coefficients + 0.0  # + 0.0 turns -0.0 into 0.0
     table["rms_residual_kJ_per_mol"] = rms_residual
     table["max_residual_kJ_per_mol"] = max_residual
+    # Per-binary columns of the predictions (domain-of-applicability flags and the like) travel with the fit, so
+    # whatever the prediction table says about a binary as a whole reaches the RK table without naming it here.
+    # The fit's own column names win; columns that vary with x_B are curves, not binary properties.
+    first_rows = np.array([rows[0] for rows in rows_of])
+    for name in frame.columns:
+        if name in ("x_B", column) or name in table.columns:
+            continue
+        values = frame[name]
+        if values.groupby(pair_codes).nunique(dropna=False).le(1).all():
+            table[name] = values.iloc[first_rows].to_numpy()
+    check_covers(pairs, _pair_labels(table), "the Redlich–Kister fit", path)
     return table
 
 
@@ -199,9 +272,9 @@ def _coefficient_matrix(table: pd.DataFrame, path: str | Path | None = None) -> 
     return np.stack([_numeric(frame, c, path) for c in columns], axis=1)
 
 
-def read_redlich_kister(path: str | Path) -> pd.DataFrame:
-    """Read and validate a fit table written from :func:`fit_redlich_kister`."""
-    table = read_predictions(path)
+def read_redlich_kister(path: str | Path, require_manifest: bool | None = None) -> pd.DataFrame:
+    """Read and validate a fit table written from :func:`fit_redlich_kister`, checked against its manifest."""
+    table = _read_table(path, require_manifest)
     missing = [c for c in ("A", "B", "order") if c not in table.columns]
     if missing:
         raise InputError(path, 1, f"missing column(s): {', '.join(missing)}")
@@ -267,6 +340,56 @@ def _format_j_per_mol(value_kj: float) -> str:
     return f"{value_kj * J_PER_KJ + 0.0:.6f}"
 
 
+EXTRAPOLATION_COLUMN = "extrapolation"
+_TRUE = frozenset({"true", "1", "1.0", "yes"})
+_FALSE = frozenset({"false", "0", "0.0", "no"})
+_PARAMETER = re.compile(r"^\s*PARAMETER\s+L\(LIQUID,([A-Z]+),([A-Z]+);0\)", re.MULTILINE)
+
+
+def _flags(values: pd.Series, column: str, path: str | Path | None = None) -> np.ndarray:
+    """A true/false column as booleans (CSV text 'True'/'False'/1/0 too); anything else is an InputError."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=bool)
+    text = values.astype(str).str.strip().str.lower()
+    truthy, falsy = text.isin(_TRUE).to_numpy(), text.isin(_FALSE).to_numpy()
+    bad = ~(truthy | falsy)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(path, i + 2, f"column {column}: {_show(values.iloc[i])} is not true or false")
+    return truthy
+
+
+def extrapolated_binaries(table: pd.DataFrame) -> list[str] | None:
+    """The binaries ('A-B') a fit table flags in its ``extrapolation`` column; None when it has no such column."""
+    if EXTRAPOLATION_COLUMN not in table.columns:
+        return None
+    flagged = table.loc[_flags(table[EXTRAPOLATION_COLUMN], EXTRAPOLATION_COLUMN), ["A", "B"]]
+    return [f"{a}-{b}" for a, b in zip(flagged["A"], flagged["B"], strict=True)]
+
+
+def _extrapolation_lines(table: pd.DataFrame) -> list[str]:
+    """Header lines naming the binaries the prediction table flags as extrapolation (none without the column)."""
+    names = extrapolated_binaries(table)
+    if names is None:
+        return []
+    intro = (
+        f"Extrapolation: the prediction table flags {len(names)} of these {len(table)} binaries as outside "
+        "the model's domain of applicability (column extrapolation)"
+    )
+    # Short lines for readers with a line-length limit; a binary's name is never split at its hyphen.
+    lines = textwrap.wrap(intro + (":" if names else "."), width=_HEADER_WIDTH)
+    listing = textwrap.wrap(
+        ", ".join(names), width=_HEADER_WIDTH, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
+    )
+    return lines + listing
+
+
+def tdb_binaries(text: str) -> list[str]:
+    """The binaries ('A-B', element symbols as in the element table) that have an L0 parameter in a TDB text."""
+    symbols = {s.upper(): s for s in ELEMENTS}
+    return [f"{symbols.get(a, a)}-{symbols.get(b, b)}" for a, b in _PARAMETER.findall(text)]
+
+
 def tdb_text(
     table: pd.DataFrame,
     generated: str,
@@ -297,6 +420,7 @@ does not need them. For phase equilibria, append the PARAMETER lines below to SG
 Convention: L(LIQUID,A,B;n) multiplies x_A*x_B*(x_A-x_B)**n with A before B alphabetically, as written.
 ELEMENT lines: SGTE reference phase and atomic mass (pymatgen); H298-H0 and S298 are left 0 here
 (informative only; take them from SGTE unary data when combining)."""
+    header = "\n".join([header, *_extrapolation_lines(table)])
     if "!" in header:
         # "!" ends a TDB command, and not every reader strips "$" comments before splitting on it.
         raise InputError(None, None, "the provenance text (generated, model, settings) must not contain '!'")
@@ -316,4 +440,7 @@ ELEMENT lines: SGTE reference phase and atomic mass (pymatgen); H298-H0 and S298
             lines.append(
                 f" PARAMETER L(LIQUID,{a.upper()},{b.upper()};{k}) {TDB_T_LOW_K:.2f} {value}; {TDB_T_HIGH_K:.0f} N !"
             )
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    # Every binary of the table must reach the file; read back from the text itself, not from the loop above.
+    check_covers(_pair_labels(table), tdb_binaries(text), "the TDB text")
+    return text

@@ -32,6 +32,8 @@ rule derive_calphad:
         t_offset=config["calphad"]["t_offset_K"],
         t_cap=config["calphad"]["t_cap_K"],
         threshold=config["calphad"]["disagreement_threshold_kJ_per_mol"],
+        single_source_factor=config["calphad"]["single_source_factor"],
+        single_source_gap=config["calphad"]["single_source_gap_kJ_per_mol"],
     log:
         "results/logs/derive_calphad.log",
     conda:
@@ -75,6 +77,8 @@ def merge_inputs(with_aimd):
         "calphad": derived("calphad_hmix"),
         "calorimetry": derived("calorimetry"),
         "rejects": [derived("calorimetry_rejects")],
+        # Database files the CALPHAD derivation could not load: reported by the merge, not counted as rejects.
+        "load_report": derived("calphad_load_report"),
         "user": config["sources"]["user_tables"],
     }
     if with_aimd:
@@ -94,6 +98,7 @@ rule dataset_initial:
         summary_md="results/data/summary_initial.md",
     params:
         max_rejects=config["dataset"]["max_rejects"],
+        max_abs_hmix=config["dataset"]["max_abs_hmix_kJ_per_mol"],
     log:
         "results/logs/dataset_initial.log",
     conda:
@@ -116,6 +121,7 @@ rule dataset_final:
         summary_md="results/data/summary.md",
     params:
         max_rejects=config["dataset"]["max_rejects"],
+        max_abs_hmix=config["dataset"]["max_abs_hmix_kJ_per_mol"],
     log:
         "results/logs/dataset_final.log",
     conda:
