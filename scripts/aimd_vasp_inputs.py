@@ -6,16 +6,16 @@ log = start_job(snakemake, "aimd_vasp_inputs")
 
 from pathlib import Path  # noqa: E402
 
-import pandas as pd  # noqa: E402
-
 from hmixal.aimd.runner import ProtocolSettings, prepare_run  # noqa: E402
+from hmixal.aimd.systems import read_runs  # noqa: E402
 from hmixal.aimd.vasp_inputs import MDSettings  # noqa: E402
 from hmixal.elements import load_element_table  # noqa: E402
 from hmixal.errors import InputError  # noqa: E402
 from hmixal.splits import derive_seed  # noqa: E402
 
 run_id = snakemake.wildcards.run_id
-runs = pd.read_csv(snakemake.input.runs, keep_default_na=False).set_index("run_id")
+# Checked against its manifest: a runs table cut or edited after the aimd_systems rule wrote it stops here.
+runs = read_runs(snakemake.input.runs).set_index("run_id")
 if run_id not in runs.index:
     raise InputError(snakemake.input.runs, None, f"no run {run_id!r}")
 row = runs.loc[run_id]

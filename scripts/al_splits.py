@@ -4,13 +4,12 @@ from hmixal.jobs import start_job
 
 log = start_job(snakemake, "al_splits")
 
-import pandas as pd  # noqa: E402
-
 from hmixal.active_learning import make_splits  # noqa: E402
+from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
 
 p = snakemake.params
-dataset = pd.read_csv(snakemake.input.dataset, keep_default_na=False)
+dataset = read_table(snakemake.input.dataset)
 binaries = (dataset["A"] + "-" + dataset["B"]).to_numpy()
 splits = make_splits(binaries, p.n_splits, p.train_fraction, p.test_fraction, p.seed)
 write_csv(splits, snakemake.output.splits)

@@ -5,13 +5,12 @@ from hmixal.jobs import start_job
 log = start_job(snakemake, "final_model")
 
 import json  # noqa: E402
-import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
-from hmixal.io import atomic_path, write_csv, write_text  # noqa: E402
+from hmixal.io import write_csv, write_text  # noqa: E402
 from hmixal.model import FeatureSource, excluded_before_aimd, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, fit_inner  # noqa: E402
 from hmixal.predict import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table  # noqa: E402
@@ -31,8 +30,7 @@ model = inner.model(info)
 # meta.json, written last by save(), marks the folder complete.
 directory = Path(snakemake.output.model_dir)
 write_csv(training_table(data.frame.iloc[rows]), directory / TRAINING_DATA_FILE)
-with atomic_path(directory / ELEMENT_TABLE_FILE) as tmp:
-    shutil.copyfile(snakemake.input.elements, tmp)
+write_text(Path(snakemake.input.elements).read_text(encoding="utf-8"), directory / ELEMENT_TABLE_FILE, manifest=True)
 model.save(directory)
 write_text(
     json.dumps(

@@ -28,4 +28,5 @@ log.info(
 )
 write_csv(table, snakemake.output.variance)
 hyper = {"features": list(features), "n_training_rows": len(dataset), **gp.hyper.to_dict()}
-write_text(json.dumps(hyper, indent=2, sort_keys=True) + "\n", snakemake.output.hyper)
+# With a manifest: the clusters rule reads the features from it and refuses a file edited since.
+write_text(json.dumps(hyper, indent=2, sort_keys=True) + "\n", snakemake.output.hyper, manifest=True)

@@ -7,9 +7,10 @@ log = start_job(snakemake, "rfe_gather")
 import pandas as pd  # noqa: E402
 
 from hmixal.io import write_csv, write_text  # noqa: E402
+from hmixal.manifest import read_verified_csv  # noqa: E402
 from hmixal.selection import choose_features, feature_frequencies, rfe_curve  # noqa: E402
 
-paths = pd.concat([pd.read_csv(p, keep_default_na=False) for p in snakemake.input.paths], ignore_index=True)
+paths = pd.concat([read_verified_csv(p, keep_default_na=False) for p in snakemake.input.paths], ignore_index=True)
 paths = paths.sort_values(["repeat", "n_features"], ascending=[True, False], ignore_index=True)
 write_csv(paths, snakemake.output.paths)
 write_csv(rfe_curve(paths), snakemake.output.curve)
@@ -22,5 +23,6 @@ for n, target in (
     (snakemake.params.n_final, snakemake.output.features_final),
 ):
     chosen = choose_features(paths, n)
-    write_text("\n".join(chosen) + "\n", target)
+    # With a manifest: the readers (hmixal.active_learning.read_feature_list) refuse a list cut or edited since.
+    write_text("\n".join(chosen) + "\n", target, manifest=True)
     log.info("%d-feature set: %s", n, ", ".join(chosen))

@@ -360,3 +360,129 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
     summary = pd.read_csv(out["summary"])
     assert summary["approach"].tolist() == ["random", "gp_binaries"]
     assert len(pd.read_csv(out["per_split"])) == 12
+
+
+# ---------------------------------------------------------------------------- manifests of the intermediates
+
+
+def cut_lines(path: Path, keep: int) -> None:
+    """Keep the first ``keep`` lines of a file written by the pipeline (a table cut after its rule wrote it)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:keep]), encoding="utf-8")
+
+
+def test_feature_list_is_checked_against_its_manifest(tmp_path, data):
+    from hmixal.io import write_text
+
+    path = tmp_path / "results" / "selection" / "features_al.txt"
+    write_text("\n".join(AL_FEATURES) + "\n", path, manifest=True)
+    assert read_feature_list(path, data.feature_names) == AL_FEATURES
+    # Cut to 7 of the 10 names: every name is still valid, so only the manifest can tell.
+    cut_lines(path, 7)
+    with pytest.raises(InputError, match=rf"{path}: has 7 lines but its writer recorded 10 .*cut or edited"):
+        read_feature_list(path, data.feature_names)
+    # The same number of lines, one feature swapped for another valid one: the content hash differs.
+    write_text("\n".join(AL_FEATURES) + "\n", path, manifest=True)
+    path.write_text("\n".join(["Hfus_mean", *AL_FEATURES[1:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"{path}: has the 10 lines its writer recorded but different content"):
+        read_feature_list(path, data.feature_names)
+    # Inside results/ a list without a manifest is not a rule's output; outside it is read unchecked.
+    path.with_name(path.name + ".manifest.json").unlink()
+    with pytest.raises(InputError, match=rf"{path}: has no manifest"):
+        read_feature_list(path, data.feature_names)
+    own = tmp_path / "features_al.txt"
+    own.write_text("\n".join(AL_FEATURES) + "\n", encoding="utf-8")
+    assert read_feature_list(own, data.feature_names) == AL_FEATURES
+
+
+def test_splits_and_block_tables_are_checked_against_their_manifests(splits, tmp_path):
+    folder = tmp_path / "results" / "active_learning"
+    path = folder / "splits.csv"
+    write_csv(splits, path)
+    pd.testing.assert_frame_equal(read_splits(path), splits)
+    cut_lines(path, 20)
+    with pytest.raises(InputError, match=rf"{path}: has 19 data rows but its writer recorded {len(splits)}"):
+        read_splits(path)
+    write_csv(splits, path)
+    path.write_text(path.read_text().replace(",train\n", ",pool\n", 1))  # one role edited: still a valid table
+    with pytest.raises(InputError, match=rf"{path}: has the {len(splits)} data rows .* different content"):
+        read_splits(path)
+
+    results = constructed_results()
+    blocks = []
+    for approach, part in results.groupby("approach"):
+        blocks.append(folder / "blocks" / f"{approach}.csv")
+        write_csv(part, blocks[-1])
+    intact = read_results(blocks)
+    pd.testing.assert_frame_equal(intact, read_results(list(reversed(blocks))))
+    cut_lines(blocks[1], 3)  # a block cut after two of its rows: the gather would see fewer iterations
+    with pytest.raises(InputError, match=rf"{blocks[1]}: has 2 data rows but its writer recorded 6"):
+        read_results(blocks)
+    blocks[1].write_bytes(blocks[1].read_bytes()[:-5])  # cut mid-line
+    with pytest.raises(InputError, match=rf"{blocks[1]}: has 2 data rows, the last one cut mid-line"):
+        read_results(blocks)
+
+
+def test_rfe_gather_writes_feature_lists_that_al_block_verifies(tmp_path: Path, repo_dir: Path, run_script):
+    names = [*AL_FEATURES, "Hfus_mean", "Density_mean"]
+    rows = []
+    for repeat in range(2):
+        kept = names[repeat:] + names[:repeat]  # another elimination order per repeat
+        for n in range(len(names), 0, -1):
+            removed = kept[-1] if n > 1 else ""
+            rows.append((repeat, n, 10.0 + 1.0 / n, 0.1, removed, ";".join(kept[:n])))
+    paths = pd.DataFrame(rows, columns=["repeat", "n_features", "rmse_mean", "rmse_std", "removed", "kept"])
+    folder = tmp_path / "results" / "selection"
+    blocks = [folder / "rfe" / f"block_{r}.csv" for r in range(2)]
+    for r, block in enumerate(blocks):
+        write_csv(paths[paths["repeat"] == r], block)
+    out = {n: folder / f"{n}.csv" for n in ("paths", "curve", "frequencies")}
+    out |= {"features_al": folder / "features_al.txt", "features_final": folder / "features_final.txt"}
+    gather = {
+        "input": {"paths": [str(b) for b in blocks]},
+        "output": {k: str(v) for k, v in out.items()},
+        "params": {"n_al": 10, "n_final": 11},
+        "log": str(tmp_path / "gather.log"),
+    }
+    done = run_script("rfe_gather.py", gather)
+    assert done.returncode == 0, done.stderr + (tmp_path / "gather.log").read_text()
+    for name, n in (("features_al", 10), ("features_final", 11)):
+        assert Path(str(out[name]) + ".manifest.json").is_file()
+        assert len(read_feature_list(out[name], names)) == n
+
+    # al_block reads the AL list through the verifying reader: a cut list stops the job, naming the file.
+    dataset = tmp_path / "dataset.csv"
+    synthetic_frame().to_csv(dataset, index=False)
+    splits = tmp_path / "splits.csv"
+    write_csv(make_splits(synthetic_frame().pipe(lambda f: f["A"] + "-" + f["B"]), 1, 0.25, 0.25, SEED), splits)
+    cut_lines(out["features_al"], 4)
+    spec = {
+        "input": {
+            "dataset": str(dataset),
+            "elements": str(repo_dir / "data" / "derived" / "elements.csv"),
+            "splits": str(splits),
+            "features_al": str(out["features_al"]),
+        },
+        "output": {"table": str(tmp_path / "random_0.csv")},
+        "params": {
+            "approach": "random",
+            "splits": [0],
+            "lgbm": FAST,
+            "batch_size": 2,
+            "n_iterations": 1,
+            "eval_features": None,
+            "gp": {},
+            "rtal": {},
+            "seed": SEED,
+        },
+        "log": str(tmp_path / "block.log"),
+    }
+    done = run_script("al_block.py", spec)
+    assert done.returncode != 0 and not (tmp_path / "random_0.csv").exists()
+    assert f"{out['features_al']}: has 4 lines but its writer recorded 10" in done.stderr
+    # The rfe_gather inputs are checked too: a cut block stops the gather before it writes a feature list.
+    cut_lines(blocks[0], 5)
+    out["features_al"].unlink()
+    done = run_script("rfe_gather.py", gather)
+    assert done.returncode != 0 and not out["features_al"].exists()
+    assert f"{blocks[0]}: has 4 data rows but its writer recorded 12" in done.stderr

@@ -168,6 +168,16 @@ def test_plan_runs_shares_pure_runs_and_keeps_overrides() -> None:
     assert again.runs.to_csv() == plan.runs.to_csv() and again.systems.to_csv() == plan.systems.to_csv()
 
 
+def test_plan_runs_reads_symbols_in_any_case_with_x_of_b_as_written() -> None:
+    tm = melting_points(load_element_table())
+    plan = plan_runs({"binaries": [{"system": "ti-IR", "x_B": 0.25}, "IR-zr"]}, tm)
+    # 'ti-IR' at x_B = 0.25 is 25 % Ir: the stored pair is Ir-Ti with x_Ti = 0.75.
+    assert list(plan.systems["system"]) == ["Ir-Ti", "Ir-Zr"]
+    assert list(plan.systems["x_B"]) == [0.75, 0.5]
+    with pytest.raises(InputError, match="entry 1: unknown element 'Xx'"):
+        plan_runs({"binaries": ["Xx-Ti"]}, tm)
+
+
 def birch_murnaghan(volume: float, v0: float, b0: float, b0_prime: float) -> float:
     """Third-order Birch–Murnaghan pressure (units of b0), as in the stand-in VASP."""
     eta = (v0 / volume) ** (2.0 / 3.0)
@@ -836,3 +846,57 @@ def test_rule_scripts_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         )
     assert json.loads((run_json.parent / "volume.json").read_text())["state"] == "converged"
     assert len(analysis.read_trace(run_json.parent / "trace.csv").table) == 100
+
+
+def test_systems_and_runs_tables_are_checked_against_their_manifests(tmp_path: Path) -> None:
+    from hmixal.aimd.systems import read_runs, read_systems
+    from hmixal.io import write_csv
+
+    plan = plan_runs({"binaries": ["Ir-Ti", "K-Na"], "n_atoms": 8}, melting_points(load_element_table()))
+    folder = tmp_path / "results" / "aimd"
+    write_csv(plan.systems, folder / "systems.csv")
+    write_csv(plan.runs, folder / "runs.csv")
+    systems, runs = read_systems(folder / "systems.csv"), read_runs(folder / "runs.csv")
+    # Intact tables read back as written (whole numbers such as 2750.0 K come back as integers: %.10g).
+    pd.testing.assert_frame_equal(systems, plan.systems, check_dtype=False)
+    pd.testing.assert_frame_equal(runs, plan.runs, check_dtype=False)
+    assert "Na" in set(systems["B"]) and "Na" in set(runs["A"])  # sodium, not a missing value
+    assert set(runs.loc[runs["kind"] == "pure", "B"]) == {""}
+    # Cut after the first system / the first three runs: valid tables of fewer runs, told apart by the manifest.
+    for name, reader, keep, total in (("systems.csv", read_systems, 2, 2), ("runs.csv", read_runs, 4, 6)):
+        path = folder / name
+        path.write_text("".join(path.read_text().splitlines(keepends=True)[:keep]))
+        with pytest.raises(InputError, match=rf"{path}: has {keep - 1} data rows but its writer recorded {total}"):
+            reader(path)
+    with pytest.raises(InputError, match=r"AIMD runs table not found"):
+        read_runs(folder / "absent.csv")
+    write_csv(plan.runs.assign(T_K="hot"), tmp_path / "runs.csv")
+    with pytest.raises(InputError, match=r"runs.csv:2: column T_K: 'hot' is not a finite number"):
+        read_runs(tmp_path / "runs.csv")
+    write_csv(pd.concat([plan.runs, plan.runs.head(1)]), tmp_path / "runs.csv")
+    with pytest.raises(InputError, match=r"runs.csv:8: run_id 'Ir4Ti4_2750K' appears twice"):
+        read_runs(tmp_path / "runs.csv")
+    write_csv(plan.systems.drop(columns="alloy_run"), tmp_path / "systems.csv")
+    with pytest.raises(InputError, match=r"systems.csv:1: missing column\(s\): alloy_run"):
+        read_systems(tmp_path / "systems.csv")
+
+
+def test_vasp_inputs_script_refuses_a_cut_runs_table(tmp_path: Path) -> None:
+    from hmixal.io import write_csv
+
+    plan = plan_runs({"binaries": ["Ir-Ti", "Os-Zr"], "n_atoms": 8}, melting_points(load_element_table()))
+    runs = tmp_path / "results" / "aimd" / "runs.csv"
+    write_csv(plan.runs, runs)
+    runs.write_bytes(runs.read_bytes()[:-20])  # the last run cut mid-line
+    run_json = tmp_path / "results" / "aimd" / "vasp" / "runs" / "Ir4Ti4_2750K" / "run.json"
+    elements = str(Path(__file__).parents[1] / "data" / "derived" / "elements.csv")
+    with pytest.raises(InputError, match=rf"{runs}: has 6 data rows, the last one cut mid-line, where its writer"):
+        run_script(
+            "aimd_vasp_inputs.py",
+            input={"runs": str(runs), "elements": elements},
+            output={"run": str(run_json)},
+            params={"incar": {}, "protocol": {}, "seed": 20251125},
+            wildcards={"run_id": "Ir4Ti4_2750K"},
+            log=[str(tmp_path / "log.txt")],
+        )
+    assert not run_json.exists()

@@ -131,3 +131,16 @@ def test_training_domain_flags_unseen_elements_and_far_binaries() -> None:
     assert not out.loc[0, "extrapolation"]
     assert out.loc[2, "coverage"] == COVERAGE_NONE and out.loc[2, "extrapolation"]
     assert out.loc[2, "nn_distance"] > domain.distance_limit
+
+
+def test_an_edited_calibration_is_refused(tmp_path) -> None:
+    oof = synthetic_oof(60)
+    fitted = fit_calibration(
+        oof["predicted_kJ_per_mol"], oof["member_spread_kJ_per_mol"], oof["coverage"], oof["A"] + "-" + oof["B"]
+    )
+    path = tmp_path / "results" / "model" / "calibration.json"
+    fitted.save(path)
+    assert Calibration.load(path) == fitted
+    path.write_text(path.read_text().replace('"tau_kJ_per_mol": ', '"tau_kJ_per_mol": 1'))
+    with pytest.raises(InputError, match=r"calibration.json: .*edited or replaced after the rule wrote it"):
+        Calibration.load(path)

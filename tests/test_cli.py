@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hmixal.cli import PREDICT_SUMMARY_COLUMNS, build_parser, main
+from hmixal.cli import build_parser, main
 from hmixal.miedema import hmix
-from hmixal.predict import PREDICTION_COLUMNS, Predictor
+from hmixal.predict import PREDICTION_COLUMNS, SUMMARY_COLUMNS, Predictor
 from trained_results import build_results
 
 
@@ -102,7 +102,7 @@ def test_predict_maps_the_written_order_to_the_model_and_back(results):
     code, out, err = run("predict", "ni-al", "Cu-Zr", "--x", "0.25", "0.6", "--format", "csv", "--results", results)
     assert code == 0, err
     frame = pd.read_csv(io.StringIO(out))
-    assert list(frame.columns) == list(PREDICT_SUMMARY_COLUMNS)
+    assert list(frame.columns) == list(SUMMARY_COLUMNS)
     assert list(frame["A"] + "-" + frame["B"]) == ["Ni-Al", "Ni-Al", "Cu-Zr", "Cu-Zr"]
     assert frame["x_B"].tolist() == [0.25, 0.6, 0.25, 0.6]
     # x_Al = 0.25 written as Ni-Al is the model's Al-Ni at x_Ni = 0.75.

@@ -346,11 +346,9 @@ def test_render_dispatches_and_rejects_unknown_figures(tmp_path: Path) -> None:
         render("parity", {"predictions": "x.csv"}, png, pdf, {})
 
 
-def test_rule_script_writes_png_pdf_and_numbers(tmp_path: Path, repo_dir: Path) -> None:
-    """scripts/figures.py with a stand-in for Snakemake's object (named lists with items())."""
-    k = np.arange(2, 6)
-    scan_path = tmp_path / "scan.csv"
-    pd.DataFrame({"k": k, "inertia": 10.0 / k, "silhouette": 0.1 * k}).to_csv(scan_path, index=False)
+def run_figure_script(repo_dir: Path, tmp_path: Path, scan_path: Path, chosen_k: int):
+    """Run scripts/figures.py on a K-means scan with a stand-in for Snakemake's object (named lists with
+    items()); return the finished process and the output paths."""
     out = {"png": str(tmp_path / "s.png"), "pdf": str(tmp_path / "s.pdf"), "data": str(tmp_path / "s.csv")}
     runner = textwrap.dedent(
         f"""
@@ -360,14 +358,66 @@ def test_rule_script_writes_png_pdf_and_numbers(tmp_path: Path, repo_dir: Path) 
                 return vars(self).items()
         snakemake = types.SimpleNamespace(
             input=Named(scan={str(scan_path)!r}), output=Named(**{out!r}),
-            params=Named(figure="kmeans_scan", chosen_k=3, features="two features"),
+            params=Named(figure="kmeans_scan", chosen_k={chosen_k}, features="two features"),
             log=[{str(tmp_path / "s.log")!r}], threads=1, wildcards=Named(),
         )
         runpy.run_path({str(repo_dir / "scripts" / "figures.py")!r}, init_globals={{"snakemake": snakemake}})
         """
     )
-    done = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, timeout=120), out
+
+
+def test_rule_script_writes_png_pdf_and_numbers(tmp_path: Path, repo_dir: Path) -> None:
+    """scripts/figures.py with a stand-in for Snakemake's object (named lists with items())."""
+    k = np.arange(2, 6)
+    scan_path = tmp_path / "scan.csv"
+    pd.DataFrame({"k": k, "inertia": 10.0 / k, "silhouette": 0.1 * k}).to_csv(scan_path, index=False)
+    done, out = run_figure_script(repo_dir, tmp_path, scan_path, chosen_k=3)
     assert done.returncode == 0, done.stderr + (tmp_path / "s.log").read_text()
     check_image(Path(out["png"]), Path(out["pdf"]), "kmeans_scan")
     assert list(pd.read_csv(out["data"])["k"]) == list(k)
     assert "kmeans_scan: 4 rows plotted" in (tmp_path / "s.log").read_text()
+
+
+# ---------------------------------------------------------------------------------------------- manifests
+
+
+def test_tables_given_as_paths_are_checked_against_their_manifest(tmp_path: Path, oof: pd.DataFrame) -> None:
+    from hmixal.io import write_csv
+
+    png, pdf = tmp_path / "fig2.png", tmp_path / "fig2.pdf"
+    table = oof.assign(A=oof["A"].replace("Ag", "Na"))
+    path = tmp_path / "results" / "model" / "oof_predictions.csv"
+    write_csv(table, path)
+    # An intact table draws the same numbers as the DataFrame itself ("Na" stays sodium).
+    pd.testing.assert_frame_equal(parity_plot(path, png, pdf), parity_plot(table, png, pdf))
+    png.unlink()
+    pdf.unlink()
+    # Cut after 12 of its 17 rows: a valid table of fewer points, which the figure would draw without a word.
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:13]))
+    with pytest.raises(InputError, match=rf"{path}: has 12 data rows but its writer recorded 17 .*cut or edited"):
+        parity_plot(path, png, pdf)
+    path.write_text("".join(lines).replace("-40", "-41", 1))  # one value edited
+    with pytest.raises(InputError, match=rf"{path}: has the 17 data rows its writer recorded but different content"):
+        parity_plot(path, png, pdf)
+    assert not png.exists() and not pdf.exists()
+    # Inside results/ a table without a manifest is not a rule's output; elsewhere it is read unchecked.
+    path.with_name(path.name + ".manifest.json").unlink()
+    with pytest.raises(InputError, match=rf"{path}: has no manifest"):
+        parity_plot(path, png, pdf)
+    with pytest.raises(InputError, match=r"absent.csv: cannot read the out-of-fold predictions table"):
+        parity_plot(tmp_path / "absent.csv", png, pdf)
+
+
+def test_rule_script_refuses_a_cut_table(tmp_path: Path, repo_dir: Path) -> None:
+    from hmixal.io import write_csv
+
+    k = np.arange(2, 11)
+    scan_path = tmp_path / "results" / "uncertainty" / "kmeans_scan.csv"
+    write_csv(pd.DataFrame({"k": k, "inertia": 1000.0 / k, "silhouette": 0.3 - 0.01 * (k - 6) ** 2}), scan_path)
+    scan_path.write_bytes(scan_path.read_bytes()[:-7])  # the last row cut mid-line
+    done, out = run_figure_script(repo_dir, tmp_path, scan_path, chosen_k=6)
+    assert done.returncode != 0
+    assert f"{scan_path}: has 9 data rows, the last one cut mid-line, where its writer recorded 9" in done.stderr
+    assert not any(Path(p).exists() for p in out.values())

@@ -180,6 +180,9 @@ def test_too_many_rejects_stop_the_run_with_a_clear_message(finished_run, tmp_pa
     assert done.returncode != 0
     log = (workdir / "results/logs/dataset_initial.log").read_text()
     assert "59" in log and "oops" in log
+    # One expected error, not a traceback: its first line reaches the console.
+    assert "ERROR dataset_initial: 59 input rows rejected, more than the limit" in done.stderr + done.stdout
+    assert "Traceback" not in log
     assert not (workdir / "results/data/dataset_initial.csv").exists()
 
 

@@ -124,3 +124,33 @@ def test_load_plan_errors(tmp_path):
     bad.write_text("rank,A,B\n1,Al,Ni\n")
     with pytest.raises(InputError, match=r"bad.csv:1: missing column"):
         load_plan(bad)
+
+
+def test_plan_readers_check_the_manifest(gp_map, tmp_path):
+    plan = acquisition_plan(gp_map, order="spread")
+    path = tmp_path / "results" / "uncertainty" / "acquisition_plan.csv"
+    write_csv(plan, path)
+    # (Whole-number variances come back as integers: %.10g writes 3.0 as 3.)
+    pd.testing.assert_frame_equal(load_plan(path), plan, check_dtype=False)
+    assert read_plan(path, 3) == [("Ir", "W", 0.5), ("Bi", "Li", 0.5), ("Al", "Ni", 0.5)]
+    # Cut after three binaries: still a valid plan, so only the manifest tells (the AIMD stage asks for the top 3).
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:4]))
+    for reader in (load_plan, lambda p: read_plan(p, 3)):
+        with pytest.raises(InputError, match=rf"{path}: has 3 data rows but its writer recorded 8 .*cut or edited"):
+            reader(path)
+    # Two rows swapped by hand: same rows, other bytes.
+    path.write_text("".join([lines[0], lines[2], lines[1], *lines[3:]]))
+    for reader in (load_plan, lambda p: read_plan(p, 3)):
+        with pytest.raises(InputError, match=rf"{path}: has the 8 data rows its writer recorded but different"):
+            reader(path)
+    # Inside results/ a plan without a manifest is refused; a plan of your own elsewhere is read unchecked.
+    path.with_name(path.name + ".manifest.json").unlink()
+    with pytest.raises(InputError, match=rf"{path}: has no manifest"):
+        load_plan(path)
+    with pytest.raises(InputError, match=rf"{path}: has no manifest"):
+        read_plan(path, 1)
+    own = tmp_path / "my_plan.csv"
+    plan.to_csv(own, index=False)
+    pd.testing.assert_frame_equal(load_plan(own), plan)  # to_csv writes 3.0, read back as a float
+    assert read_plan(own, 1) == [("Ir", "W", 0.5)]

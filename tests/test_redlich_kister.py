@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -240,17 +241,21 @@ def test_pycalphad_round_trip(tmp_path):
         assert np.abs(got - original).max() <= limit + 1e-6
 
 
-def test_rule_script(tmp_path, run_script):
-    from pycalphad import Database
-
-    write_csv(known_table(), tmp_path / "predictions.csv", float_format="%.6g")
-    spec = {
+def rule_spec(tmp_path: Path) -> dict:
+    """Inputs, outputs, params and log of the redlich_kister rule script in ``tmp_path``."""
+    return {
         "input": {"predictions": str(tmp_path / "predictions.csv")},
         "output": {"table": str(tmp_path / "rk.csv"), "tdb": str(tmp_path / "liquid.tdb")},
         "params": {"max_order": 3, "tolerance": 1e-4, "column": "hmix_kJ_per_mol", "generated": "2025-01-01"},
         "log": str(tmp_path / "rk.log"),
     }
-    done = run_script("redlich_kister.py", spec)
+
+
+def test_rule_script(tmp_path, run_script):
+    from pycalphad import Database
+
+    write_csv(known_table(), tmp_path / "predictions.csv", float_format="%.6g")
+    done = run_script("redlich_kister.py", rule_spec(tmp_path))
     assert done.returncode == 0, done.stderr + (tmp_path / "rk.log").read_text()
     table = read_redlich_kister(tmp_path / "rk.csv")
     assert table["order"].tolist() == [len(L) - 1 for L in KNOWN.values()]
@@ -427,13 +432,7 @@ def test_rule_script_refuses_a_cut_prediction_table(tmp_path, run_script):
     write_csv(with_domain_columns(known_table()), tmp_path / "predictions.csv", float_format="%.6g")
     data = (tmp_path / "predictions.csv").read_bytes()
     (tmp_path / "predictions.csv").write_bytes(data[: data.index(b"\n", len(data) // 2) + 6])
-    spec = {
-        "input": {"predictions": str(tmp_path / "predictions.csv")},
-        "output": {"table": str(tmp_path / "rk.csv"), "tdb": str(tmp_path / "liquid.tdb")},
-        "params": {"max_order": 3, "tolerance": 1e-4, "column": "hmix_kJ_per_mol", "generated": "2025-01-01"},
-        "log": str(tmp_path / "rk.log"),
-    }
-    done = run_script("redlich_kister.py", spec)
+    done = run_script("redlich_kister.py", rule_spec(tmp_path))
     assert done.returncode != 0
     log = (tmp_path / "rk.log").read_text()
     assert f"{tmp_path / 'predictions.csv'}: has " in log and "the last one cut mid-line" in log

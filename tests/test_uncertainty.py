@@ -238,3 +238,69 @@ def test_rule_scripts_chain_map_clusters_plan_and_miedema_groups(dataset, run_sc
     )
     assert done.returncode == 0, (tmp_path / "log.txt").read_text()
     assert 0.6 < json.loads((tmp_path / "m_accuracy").read_text())["accuracy"] < 0.95
+
+
+# ---------------------------------------------------------------------------- manifests of the intermediates
+
+
+def cut_lines(path, keep: int) -> None:
+    """Keep the first ``keep`` lines of a file written by the pipeline (a file cut after its rule wrote it)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:keep]), encoding="utf-8")
+
+
+def test_read_uncertainty_table_checks_the_manifest(gp, dataset, source, tmp_path):
+    table = uncertainty_table(gp, dataset, source, PAPER_AL_FEATURES, step=0.25, pairs=TRAIN[:4])
+    path = tmp_path / "results" / "uncertainty" / "gp_variance.csv"
+    write_csv(table, path)
+    pd.testing.assert_frame_equal(read_uncertainty_table(path), table, check_exact=False, rtol=1e-9)
+    cut_lines(path, 3)  # two binaries left: a valid map of fewer binaries, which only the manifest tells apart
+    with pytest.raises(InputError, match=rf"{path}: has 2 data rows but its writer recorded 4 .*cut or edited"):
+        read_uncertainty_table(path)
+    write_csv(table, path)
+    text = path.read_text()
+    path.write_text(text.replace(f"{table['max_variance'].iloc[0]:.10g}", "0.5", 1))  # an edited variance
+    with pytest.raises(InputError, match=rf"{path}: has the 4 data rows its writer recorded but different content"):
+        read_uncertainty_table(path)
+    path.with_name(path.name + ".manifest.json").unlink()
+    with pytest.raises(InputError, match=rf"{path}: has no manifest"):
+        read_uncertainty_table(path)
+
+
+def test_resolve_features_checks_the_manifest_of_the_rfe_list(source, tmp_path):
+    from hmixal.io import write_text
+
+    path = tmp_path / "results" / "selection" / "features_al.txt"
+    write_text("\n".join(PAPER_AL_FEATURES) + "\n", path, manifest=True)
+    assert resolve_features(None, path, source.names) == PAPER_AL_FEATURES
+    cut_lines(path, 3)  # the GP would silently run on 3 features
+    with pytest.raises(InputError, match=rf"{path}: has 3 lines but its writer recorded 10"):
+        resolve_features(None, path, source.names)
+    # An explicit list in the config does not read the file at all.
+    assert resolve_features(list(PAPER_AL_FEATURES), path, source.names) == PAPER_AL_FEATURES
+
+
+def test_clusters_script_checks_the_gp_hyper_manifest(gp, dataset, source, run_script, tmp_path, repo_dir):
+    from hmixal.io import write_text
+
+    folder = tmp_path / "results" / "uncertainty"
+    write_csv(uncertainty_table(gp, dataset, source, PAPER_AL_FEATURES, step=0.25, pairs=TRAIN), folder / "v.csv")
+    hyper = folder / "gp_hyper.json"
+    write_text(json.dumps({"features": list(PAPER_AL_FEATURES)}, indent=2) + "\n", hyper, manifest=True)
+    out = {name: str(folder / f"{name}.csv") for name in ("map", "scan", "clusters")}
+    spec = {
+        "input": {"variance": str(folder / "v.csv"), "hyper": str(hyper),
+                  "elements": str(repo_dir / "data" / "derived" / "elements.csv")},
+        "output": out,
+        "params": {"k": 2, "k_min": 2, "k_max": 3, "seed": 7, "n_init": 2, "refractory": ["W", "Re", "Os", "Ir"]},
+        "log": str(tmp_path / "clusters.log"),
+    }  # fmt: skip
+    done = run_script("clusters.py", spec)
+    assert done.returncode == 0, done.stderr + (tmp_path / "clusters.log").read_text()
+    assert len(pd.read_csv(out["map"])) == len(TRAIN)
+    # The clusters' feature space comes from this file: two features dropped by hand is refused, naming it.
+    kept = list(PAPER_AL_FEATURES[:8])
+    hyper.write_text(json.dumps({"features": kept}, indent=2) + "\n", encoding="utf-8")
+    done = run_script("clusters.py", spec)
+    assert done.returncode != 0
+    assert f"{hyper}: has 12 lines but its writer recorded 14" in done.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 from hmixal.calibration import Calibration
 from hmixal.domain import COVERAGE_CLASSES, COVERAGE_NONE
 from hmixal.elements import default_table_path
-from hmixal.io import write_csv
+from hmixal.io import write_csv, write_text
 from hmixal.miedema import hmix
 from hmixal.model import FeatureSource, model_data
 from hmixal.nested_cv import InnerSettings, fit_inner
@@ -50,7 +49,7 @@ def build_results(root: Path) -> Path:
     model = fit_inner(data, np.arange(len(data.y)), settings, seed=0, threads=1).model()
     directory = root / "model" / "final_after"
     write_csv(training_table(dataset), directory / TRAINING_DATA_FILE)
-    shutil.copyfile(default_table_path(), directory / ELEMENT_TABLE_FILE)
+    write_text(default_table_path().read_text(encoding="utf-8"), directory / ELEMENT_TABLE_FILE, manifest=True)
     model.save(directory)
     quantiles = {c: {"0.68": 1.0, "0.95": 2.0} for c in ("all", *COVERAGE_CLASSES)}
     quantiles[COVERAGE_NONE] = {"0.68": 3.0, "0.95": 6.0}

@@ -30,6 +30,7 @@ import pandas as pd
 
 from hmixal.errors import InputError
 from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
+from hmixal.manifest import read_verified_csv, read_verified_text
 from hmixal.model import ModelData, regressor
 from hmixal.rtal import rtal_select
 from hmixal.splits import derive_seed
@@ -62,9 +63,13 @@ _X_DECIMALS = 9
 
 
 def read_feature_list(path: str | Path, known: Sequence[str]) -> tuple[str, ...]:
-    """Feature names, one per line (blank lines and ``#`` comments skipped), each checked against ``known``."""
+    """Feature names, one per line (blank lines and ``#`` comments skipped), each checked against ``known``.
+
+    The file is checked against its manifest first (hmixal.manifest): a list cut or edited after the RFE wrote
+    it would silently train on other features, so it is an InputError naming the file.
+    """
     names: list[str] = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_verified_text(path).splitlines(), start=1):
         name = line.split("#", 1)[0].strip()
         if not name:
             continue
@@ -103,8 +108,8 @@ def make_splits(
 
 
 def read_splits(path: str | Path) -> pd.DataFrame:
-    """Read a splits table written from :func:`make_splits`, checking columns, roles and duplicates."""
-    table = pd.read_csv(path, keep_default_na=False, dtype={"binary": str, "role": str})
+    """Read a splits table written from :func:`make_splits`, checking its manifest, columns, roles and duplicates."""
+    table = read_verified_csv(path, keep_default_na=False, dtype={"binary": str, "role": str})
     missing = set(SPLIT_COLUMNS) - set(table.columns)
     if missing:
         raise InputError(path, 1, f"missing column(s) {sorted(missing)}")
@@ -383,10 +388,10 @@ def run_block(
 
 
 def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """Concatenate per-block result tables, checking columns, approach names and duplicate iterations."""
+    """Concatenate per-block result tables, checking manifests, columns, approach names and duplicate iterations."""
     tables = []
     for path in paths:
-        table = pd.read_csv(path, keep_default_na=False, dtype={"acquired_rows": str})
+        table = read_verified_csv(path, keep_default_na=False, dtype={"acquired_rows": str})
         missing = set(RESULT_COLUMNS) - set(table.columns)
         if missing:
             raise InputError(path, 1, f"missing column(s) {sorted(missing)}")

@@ -29,6 +29,7 @@ from scipy.optimize import minimize_scalar
 from hmixal.domain import COVERAGE_CLASSES, COVERAGE_COVERED, COVERAGE_NONE, COVERAGE_SCARCE
 from hmixal.errors import InputError, MissingArtifactError
 from hmixal.io import write_text
+from hmixal.manifest import read_verified_text
 
 LEVELS: tuple[float, ...] = (0.68, 0.95)
 # A class with fewer held-out binaries than this also takes the quantiles of itself pooled with the next better
@@ -119,7 +120,7 @@ class Calibration:
 
     def save(self, path: str | Path) -> None:
         """Write the calibration as JSON (atomically)."""
-        write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", path)
+        write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", path, manifest=True)
 
     @classmethod
     def from_dict(cls, record: Mapping[str, object], path: str | Path | None = None) -> Calibration:
@@ -148,7 +149,11 @@ class Calibration:
             raise MissingArtifactError(
                 f"no calibration at {path}; build it with `snakemake --profile profiles/local {path}`"
             )
-        return cls.from_dict(json.loads(path.read_text()), path)
+        try:
+            record = json.loads(read_verified_text(path))
+        except json.JSONDecodeError as error:
+            raise InputError(path, error.lineno, f"not JSON: {error.msg}") from None
+        return cls.from_dict(record, path)
 
 
 def _level_key(level: float) -> str:

@@ -85,20 +85,6 @@ def _predictor(results: str):
     return Predictor.load(final, root / "calibration.json")
 
 
-# What `hmixal predict` prints for binaries (--details: every column of hmixal.predict.PREDICTION_COLUMNS).
-PREDICT_SUMMARY_COLUMNS: tuple[str, ...] = (
-    "A",
-    "B",
-    "x_B",
-    "hmix_kJ_per_mol",
-    "uncertainty_kJ_per_mol",
-    "lower_95_kJ_per_mol",
-    "upper_95_kJ_per_mol",
-    "miedema_kJ_per_mol",
-    "coverage",
-    "extrapolation",
-    "n_data_points",
-)
 # Training points listed inline in the note beside a prediction; more are shown with --data.
 _INLINE_DATA_POINTS = 3
 
@@ -128,7 +114,7 @@ def _data_note(data: pd.DataFrame, a: str, b: str) -> str:
 def cmd_predict(args: argparse.Namespace) -> pd.DataFrame:
     """ML-predicted ΔH_mix with calibrated intervals and domain flags for binaries (A-B) or multicomponent
     liquids (e.g. AlCoCrFeNi); notes on stderr name the training data of a binary and flagged predictions."""
-    from hmixal.predict import warnings_for
+    from hmixal.predict import SUMMARY_COLUMNS, warnings_for
 
     binaries = [s for s in args.systems if "-" in s]
     # Arguments are checked before the model loads: a typo answers at once, with or without results.
@@ -162,7 +148,7 @@ def cmd_predict(args: argparse.Namespace) -> pd.DataFrame:
         if args.data:
             _print_notes(notes)
             return pd.concat(data, ignore_index=True) if data else pd.DataFrame(columns=list(predictor.training))
-        frames.append(frame if args.details else frame[list(PREDICT_SUMMARY_COLUMNS)])
+        frames.append(frame if args.details else frame[list(SUMMARY_COLUMNS)])
     if alloys:
         from hmixal.predict import predict_alloys
 

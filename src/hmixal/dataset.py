@@ -17,6 +17,7 @@ import pandas as pd
 
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
+from hmixal.manifest import read_verified_bytes
 from hmixal.miedema import hmix as miedema_hmix
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,13 @@ SCALE_MIN_REFERENCE_KJ = 1.0
 NOT_LOADED = "source not loaded"
 
 
-class TooManyRejectsError(ValueError):
-    """More input rows were rejected than the configured limit allows; ``rejects`` holds all of them."""
+class TooManyRejectsError(InputError):
+    """More input rows were rejected than the configured limit allows; ``rejects`` holds all of them.
+
+    An InputError, so a rule script reports it as one expected error (with the first reasons), not a traceback."""
 
     def __init__(self, message: str, rejects: pd.DataFrame) -> None:
-        super().__init__(message)
+        super().__init__(None, None, message)
         self.rejects = rejects
 
 
@@ -338,7 +341,9 @@ def _physical_lines(text: str) -> Iterator[str]:
 
 
 def _decode(path: Path) -> str:
-    data = path.read_bytes()
+    # A table a rule wrote (results/aimd/aimd_results.csv, results/derived/*.csv) is checked against its manifest
+    # first; files of your own outside results/ are read as they are (hmixal.manifest).
+    data, _ = read_verified_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

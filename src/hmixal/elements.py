@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.resources
+import io
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ import pandas as pd
 
 from hmixal.errors import InputError, MissingArtifactError
 from hmixal.io import write_csv
+from hmixal.manifest import read_verified_bytes
 
 if TYPE_CHECKING:
     from pycalphad import Database
@@ -437,8 +439,10 @@ def load_element_table(path: Path | None = None) -> pd.DataFrame:
         raise MissingArtifactError(
             f"{path} not found: build it with hmixal.elements.write_element_table(<unary50.tdb>, {path})"
         )
+    # A table a rule wrote (results/derived/elements.csv, a model's copy) is checked against its manifest.
+    data, _ = read_verified_bytes(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(path, None, f"not a readable CSV table: {exc}") from exc
     missing = [c for c in ("symbol", *PROPERTIES) if c not in raw.columns]

@@ -132,14 +132,21 @@ class _Table:
 
 
 def _load(table: pd.DataFrame | str | Path, columns: Mapping[str, str], what: str) -> _Table:
-    """Read (if a path) and check a table: required ``columns`` with kinds element/float/int/text."""
+    """Read (if a path) and check a table: required ``columns`` with kinds element/float/int/text.
+
+    A path is checked against its manifest first (hmixal.manifest; required inside ``results/``).
+    """
+    from hmixal.manifest import read_verified_csv  # the tables given as paths are checked against their manifest
+
     if isinstance(table, pd.DataFrame):
         frame, name = table.reset_index(drop=True), f"<{what} table>"
     else:
         name = str(table)
         try:
-            frame = pd.read_csv(table, keep_default_na=False, na_values=[""], dtype={"A": str, "B": str})
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            # Checked against its manifest (required inside results/): a result table cut or edited after its rule
+            # wrote it is an InputError naming the file, never a figure of part of the data.
+            frame = read_verified_csv(table, keep_default_na=False, na_values=[""], dtype={"A": str, "B": str})
+        except OSError as exc:
             raise InputError(name, None, f"cannot read the {what} table: {exc}") from exc
     checked = _Table(frame, name)
     missing = [c for c in columns if c not in frame.columns]

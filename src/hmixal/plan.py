@@ -34,6 +34,7 @@ import pandas as pd
 
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError, MissingArtifactError
+from hmixal.manifest import read_verified_csv
 
 ORDERS: tuple[str, ...] = ("ranked", "spread")
 RANK_KEYS: tuple[str, ...] = ("max_variance", "mean_variance")
@@ -108,17 +109,15 @@ def acquisition_plan(
 
 
 def load_plan(path: str | Path) -> pd.DataFrame:
-    """Read an acquisition plan written by the pipeline (sorted by rank)."""
+    """Read an acquisition plan written by the pipeline (sorted by rank), checked against its manifest."""
     path = Path(path)
     if not path.is_file():
         raise MissingArtifactError(
             f"no acquisition plan at {path}; build it with "
             "`snakemake --profile profiles/local results/uncertainty/acquisition_plan.csv`"
         )
-    try:
-        plan = pd.read_csv(path, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"not a readable CSV table: {exc}") from exc
+    # Checked against its manifest: a plan cut or edited after its rule wrote it is refused, naming the file.
+    plan = read_verified_csv(path, keep_default_na=False)
     missing = [c for c in ("rank", *REQUIRED_COLUMNS) if c not in plan.columns]
     if missing:
         raise InputError(path, 1, f"missing column(s): {', '.join(missing)}")

@@ -33,7 +33,8 @@ ELEMENT_TABLE_FILE = "elements.csv"
 # The training data shown beside a prediction.
 DATA_COLUMNS: tuple[str, ...] = ("A", "B", "x_B", "hmix_kJ_per_mol", "T_K", "source_type", "source", "reference")
 Z_95 = float(norm.ppf(0.975))  # a data-residual term widens the 95 % interval as a standard deviation would
-PREDICTION_COLUMNS: tuple[str, ...] = (
+# The answer and its interval; `hmixal predict` prints these with SUMMARY_COLUMNS, --details every column.
+ANSWER_COLUMNS: tuple[str, ...] = (
     "A",
     "B",
     "x_B",
@@ -42,6 +43,10 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "lower_95_kJ_per_mol",
     "upper_95_kJ_per_mol",
     "miedema_kJ_per_mol",
+)
+SUMMARY_COLUMNS: tuple[str, ...] = (*ANSWER_COLUMNS, "coverage", "extrapolation", "n_data_points")
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    *ANSWER_COLUMNS,
     "member_spread_kJ_per_mol",
     *DOMAIN_COLUMNS,
     "n_data_points",

@@ -23,6 +23,7 @@ import pandas as pd
 from hmixal.active_learning import read_feature_list
 from hmixal.errors import InputError
 from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
+from hmixal.manifest import read_verified_csv
 from hmixal.miedema import miedema_groups
 from hmixal.model import FeatureSource, ModelData
 from hmixal.splits import derive_seed
@@ -221,14 +222,12 @@ def uncertainty_table(
 
 
 def read_uncertainty_table(path: str | Path, required: Sequence[str] = MAP_COLUMNS) -> pd.DataFrame:
-    """Read a map written by this module, checking the columns and that variances are finite and ≥ 0."""
+    """Read a map written by this module, checking its manifest, the columns and that variances are finite and ≥ 0."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "uncertainty map not found")
-    try:
-        table = pd.read_csv(path, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"not a readable CSV table: {exc}") from exc
+    # A map cut or edited after its rule wrote it is refused, naming the file (hmixal.manifest).
+    table = read_verified_csv(path, keep_default_na=False)
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise InputError(path, 1, f"missing column(s): {', '.join(missing)}")

@@ -1,8 +1,7 @@
 # AIMD: which systems, the runs they need (pure liquids shared), VASP under custodian or the local EMT engine,
 # ΔH_mix per binary, and the results table that dataset_final picks up when aimd.run is true.
-import pandas as pd
 
-from hmixal.aimd.systems import melting_points, plan_runs
+from hmixal.aimd.systems import melting_points, plan_runs, read_systems
 from hmixal.elements import load_element_table
 
 AIMD = config["aimd"]
@@ -53,8 +52,7 @@ def aimd_system_table():
     """Systems (A, B, x_B, T_K and the three run ids): from the config, or from the checkpoint's table."""
     if STATIC_SYSTEMS is not None:
         return STATIC_SYSTEMS
-    path = checkpoints.aimd_systems.get().output.systems
-    return pd.read_csv(path, keep_default_na=False).set_index("system")
+    return read_systems(checkpoints.aimd_systems.get().output.systems).set_index("system")
 
 
 def run_trace(run_id):

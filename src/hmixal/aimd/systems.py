@@ -13,7 +13,8 @@ import pandas as pd
 
 from hmixal.aimd.structure import composition_counts
 from hmixal.errors import InputError
-from hmixal.systems import parse_binary
+from hmixal.manifest import read_verified_csv
+from hmixal.systems import orient, parse_system
 
 # The paper ran each binary "a little above the melting temperature of the most refractory element":
 # Ir 2750, Os 3300, Re 3500, W 3700 K (seed §4.2). Rounding the higher melting point up to the next
@@ -84,8 +85,9 @@ def _number(value: Any, what: str, where: str) -> float:
 
 def _oriented(text_a: str, text_b: str, x_b: float) -> tuple[str, str, float]:
     """Canonical (A, B) order (alphabetical, as hmixal.systems) with x_B flipped when the pair was swapped."""
-    a, b = parse_binary(f"{text_a}-{text_b}")
-    return (a, b, x_b) if (a, b) == (text_a.strip(), text_b.strip()) else (a, b, 1.0 - x_b)
+    written_a, written_b = parse_system(f"{text_a}-{text_b}")  # any case, in the order written
+    a, b, x, _ = orient([written_a], [written_b], [x_b])
+    return str(a[0]), str(b[0]), float(x[0])
 
 
 def _list_requests(entries: Sequence[Any], default_x_b: float) -> list[_Request]:
@@ -103,7 +105,7 @@ def _list_requests(entries: Sequence[Any], default_x_b: float) -> list[_Request]
             raise InputError(None, None, f"{where}: missing 'system' (write it as A-B, e.g. Ir-Ti)")
         parts = str(entry["system"]).split("-")
         if len(parts) != 2:
-            parse_binary(str(entry["system"]))  # raises the standard message
+            parse_system(str(entry["system"]))  # raises the standard message
         x_b = _number(entry.get("x_B", default_x_b), "x_B", where)
         t_k = None if entry.get("T_K") is None else _number(entry["T_K"], "T_K", where)
         if t_k is not None and t_k <= 0.0:
@@ -120,7 +122,8 @@ def read_plan(path: str | Path, top_n: int, composition: str = "equimolar") -> l
     """The first ``top_n`` binaries of an acquisition-plan CSV (columns A, B, x_at_max; ranked by row order).
 
     ``composition`` is ``"equimolar"`` (x_B = 0.5, as the paper's AIMD) or ``"x_at_max"`` (the plan's
-    composition of maximum uncertainty, which refers to the plan's own B column).
+    composition of maximum uncertainty, which refers to the plan's own B column). The file is checked against its
+    manifest (required inside ``results/``).
     """
     path = Path(path)
     if composition not in ("equimolar", "x_at_max"):
@@ -129,10 +132,9 @@ def read_plan(path: str | Path, top_n: int, composition: str = "equimolar") -> l
         raise InputError(None, None, f"plan top_n must be a positive integer, got {top_n!r}")
     if not path.is_file():
         raise InputError(path, None, "acquisition plan not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"not a readable CSV table: {exc}") from exc
+    # The pipeline's plan (results/uncertainty/) is checked against its manifest: a cut plan would silently drop
+    # binaries. A plan of your own outside results/ without a manifest is read unchecked (hmixal.manifest).
+    raw = read_verified_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in PLAN_REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise InputError(path, 1, f"missing column(s): {', '.join(missing)}")
@@ -165,6 +167,49 @@ def read_plan(path: str | Path, top_n: int, composition: str = "equimolar") -> l
     if len(out) < top_n:
         raise InputError(path, None, f"plan has {len(out)} binaries, fewer than top_n = {top_n}")
     return out
+
+
+def _read_checked(
+    path: str | Path, columns: Sequence[str], numeric: Sequence[str], key: str, what: str
+) -> pd.DataFrame:
+    """A table of this module's writer, checked against its manifest, its columns, numbers and unique ``key``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, f"{what} table not found")
+    # Text columns as written: element symbols such as "Na" stay sodium, a pure run's empty B stays "".
+    text = {c: str for c in columns if c not in numeric}
+    table = read_verified_csv(path, dtype=text, keep_default_na=False)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(path, 1, f"missing column(s): {', '.join(missing)}")
+    for column in numeric:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(path, i + 2, f"column {column}: {table[column].iloc[i]!r} is not a finite number")
+        table[column] = values
+    duplicated = table[key].duplicated()
+    if duplicated.any():
+        i = int(np.flatnonzero(duplicated)[0])
+        raise InputError(path, i + 2, f"{key} {table[key].iloc[i]!r} appears twice")
+    return table
+
+
+def read_systems(path: str | Path) -> pd.DataFrame:
+    """Read the systems table (``results/aimd/systems.csv``) written from :func:`plan_runs`.
+
+    Checked against its manifest (required inside ``results/``), for the columns of ``SYSTEM_COLUMNS`` (x_B and
+    T_K finite numbers, the others text) and for a system listed twice; a table cut or edited after its rule
+    wrote it is an InputError naming the file.
+    """
+    return _read_checked(path, SYSTEM_COLUMNS, ("x_B", "T_K"), "system", "AIMD systems")
+
+
+def read_runs(path: str | Path) -> pd.DataFrame:
+    """Read the runs table (``results/aimd/runs.csv``) written from :func:`plan_runs`, checked as
+    :func:`read_systems` (columns ``RUN_COLUMNS``, n_A, n_B, x_B, T_K and n_atoms numbers, each ``run_id`` once)."""
+    return _read_checked(path, RUN_COLUMNS, ("n_A", "n_B", "x_B", "T_K", "n_atoms"), "run_id", "AIMD runs")
 
 
 def plan_runs(config: Mapping[str, Any], melting_points_K: Mapping[str, float]) -> AimdPlan:
