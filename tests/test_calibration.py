@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -98,6 +99,23 @@ def test_a_thin_class_is_never_narrower_than_a_better_covered_one() -> None:
     for level in ("0.68", "0.95"):
         q = fitted.quantiles
         assert q[COVERAGE_NONE][level] >= q[COVERAGE_SCARCE][level] >= q[COVERAGE_COVERED][level]
+
+
+def test_too_few_points_for_a_level_still_give_a_finite_interval_and_plain_json(tmp_path) -> None:
+    oof = synthetic_oof(30)
+    oof.loc[oof["coverage"] == COVERAGE_NONE, "coverage"] = COVERAGE_SCARCE
+    oof.loc[oof.index[:2], "coverage"] = COVERAGE_NONE  # two points: no conformal 95 % quantile exists
+    fitted = fit_calibration(
+        oof["predicted_kJ_per_mol"], oof["member_spread_kJ_per_mol"], oof["coverage"], oof["A"] + "-" + oof["B"]
+    )
+    assert all(math.isfinite(q) for levels in fitted.quantiles.values() for q in levels.values())
+    path = tmp_path / "calibration.json"
+    fitted.save(path)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in calibration.json")
+
+    json.loads(path.read_text(), parse_constant=refuse)
 
 
 def test_a_missing_or_broken_calibration_is_refused(tmp_path) -> None:

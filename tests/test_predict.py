@@ -34,6 +34,8 @@ def test_prediction_columns_and_intervals(predictor) -> None:
     assert (out["upper_95_kJ_per_mol"] > out["hmix_kJ_per_mol"]).all()
     assert (out["n_data_points"] == 4).all() and not out["extrapolation"].any()
     assert (out["nn_binary"] == "Al-Ni").all() and (out["nn_distance"] == 0).all()
+    # The model follows Al-Ni's four points within its stated uncertainty: no flag.
+    assert not out["contradicts_data"].any()
 
 
 def test_an_element_without_data_is_flagged_and_gets_the_wide_interval(predictor) -> None:
@@ -95,3 +97,30 @@ def test_outer_fold_rows_carry_spread_and_the_folds_own_coverage(dataset) -> Non
         expected = ((train["A"] == row.A) | (train["B"] == row.A)).groupby([train["A"], train["B"]]).any().sum()
         assert row.n_train_binaries_A == expected
         assert row.nn_distance > 0  # a held-out binary is never its own neighbour
+
+
+def test_element_holdout_predicts_each_elements_rows_without_it(dataset, predictor) -> None:
+    from hmixal.calibration import fit_calibration, holdout_coverage
+    from hmixal.element_holdout import HOLDOUT_COLUMNS, element_holdout
+
+    data = model_data(dataset, FeatureSource())
+    table = element_holdout(data, predictor.model, n_folds=3, sample_weighting="miedema_group", seed=0, threads=1)
+    assert list(table.columns) == list(HOLDOUT_COLUMNS)
+    # Every row appears once for each of its two elements.
+    assert len(table) == 2 * len(dataset)
+    for element, part in table.groupby("held_out_element"):
+        assert ((part["A"] == element) | (part["B"] == element)).all()
+    # Ir-Ti lies 35 kJ/mol off its family: with Ir held out the model cannot know that.
+    ir = table[(table["held_out_element"] == "Ir") & (table["B"] == "Ti")].iloc[0]
+    assert abs(ir["predicted_kJ_per_mol"] - ir["hmix_kJ_per_mol"]) > 20
+    again = element_holdout(data, predictor.model, n_folds=3, sample_weighting="miedema_group", seed=0, threads=1)
+    pd.testing.assert_frame_equal(table, again)
+    # The holdout rows calibrate the no-data class, never below the scarce class, and are checked element-wise.
+    residual = np.zeros(len(dataset))
+    classes = np.full(len(dataset), "covered")
+    binaries = (dataset["A"] + "-" + dataset["B"]).to_numpy()
+    fitted = fit_calibration(residual + 1.0, np.ones(len(dataset)), classes, binaries, holdout=table)
+    assert fitted.n_points[COVERAGE_NONE] == len(table)
+    assert fitted.quantiles[COVERAGE_NONE]["0.95"] >= fitted.quantiles["scarce"]["0.95"]
+    coverage = holdout_coverage(table, fitted.tau, {"0.95": 0.0}, levels=(0.95,))
+    assert coverage.loc[0, "n_points"] == len(table) and 0.8 <= coverage.loc[0, "observed"] <= 1.0

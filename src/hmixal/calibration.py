@@ -68,8 +68,21 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     return float(ordered[k - 1]) if 1 <= k <= ordered.size else float("inf")
 
 
+def _finite_quantile(scores: np.ndarray, level: float) -> float:
+    """The conformal quantile, or the largest score where too few points give none (never infinite, so the
+    calibration stays plain JSON and every interval a number); NaN without points."""
+    if scores.size == 0:
+        return float("nan")
+    q = conformal_quantile(scores, level)
+    return q if math.isfinite(q) else float(np.max(scores))
+
+
 def _class_quantiles(
-    scores: np.ndarray, classes: np.ndarray, binaries: np.ndarray, levels: Sequence[float]
+    scores: np.ndarray,
+    classes: np.ndarray,
+    binaries: np.ndarray,
+    levels: Sequence[float],
+    none_scores: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
     """Conformal quantiles per coverage class, never narrower for a less covered class.
 
@@ -80,10 +93,13 @@ def _class_quantiles(
     out: dict[str, dict[str, float]] = {}
     for i, name in enumerate(order):
         mask = classes == name
-        own = {p: conformal_quantile(scores[mask], p) if mask.any() else float("nan") for p in levels}
-        if len(set(binaries[mask])) < MIN_CLASS_BINARIES:
+        own = {p: _finite_quantile(scores[mask], p) for p in levels}
+        if name == COVERAGE_NONE and none_scores is not None and none_scores.size:
+            # Leave-one-element-out residuals (hmixal.element_holdout) stand for the class the CV barely sees.
+            own = {p: _finite_quantile(np.concatenate([scores[mask], none_scores]), p) for p in levels}
+        elif len(set(binaries[mask])) < MIN_CLASS_BINARIES:
             pooled_mask = mask | (classes == order[i - 1]) if i > 0 else np.ones(classes.shape, dtype=bool)
-            pooled = {p: conformal_quantile(scores[pooled_mask], p) for p in levels}
+            pooled = {p: _finite_quantile(scores[pooled_mask], p) for p in levels}
             own = {p: float(np.nanmax([own[p], pooled[p]])) for p in levels}
         if i > 0:
             better = out[order[i - 1]]
@@ -167,20 +183,58 @@ def fit_calibration(
     binaries: np.ndarray,
     levels: Sequence[float] = LEVELS,
     tau: float | None = None,
+    holdout: pd.DataFrame | None = None,
 ) -> Calibration:
-    """Calibrate intervals on out-of-fold residuals (prediction − data), spreads, coverage classes and binaries."""
+    """Calibrate intervals on out-of-fold residuals (prediction − data), spreads, coverage classes and binaries;
+    ``holdout`` (hmixal.element_holdout rows) calibrates the class of binaries with an element without data."""
     residual, spread = np.asarray(residual, dtype=float), np.asarray(spread, dtype=float)
     classes, binaries = np.asarray(classes).astype(str), np.asarray(binaries).astype(str)
     tau = fit_tau(residual, spread) if tau is None else tau
     scores = np.abs(residual) / scale(spread, tau)
-    quantiles = {ALL: {_level_key(p): conformal_quantile(scores, p) for p in levels}}
-    quantiles.update(_class_quantiles(scores, classes, binaries, levels))
+    none_scores = None if holdout is None else holdout_scores(holdout, tau)
+    quantiles = {ALL: {_level_key(p): _finite_quantile(scores, p) for p in levels}}
+    quantiles.update(_class_quantiles(scores, classes, binaries, levels, none_scores))
     masks = {ALL: np.ones(residual.shape, dtype=bool), **{c: classes == c for c in COVERAGE_CLASSES}}
-    return Calibration(
-        tau,
-        quantiles,
-        {name: int(m.sum()) for name, m in masks.items()},
-        {name: len(set(binaries[m])) for name, m in masks.items()},
+    n_points = {name: int(m.sum()) for name, m in masks.items()}
+    n_binaries = {name: len(set(binaries[m])) for name, m in masks.items()}
+    if holdout is not None:
+        n_points[COVERAGE_NONE] += len(holdout)
+        n_binaries[COVERAGE_NONE] += int((holdout["A"] + "-" + holdout["B"]).nunique())
+    return Calibration(tau, quantiles, n_points, n_binaries)
+
+
+def holdout_scores(holdout: pd.DataFrame, tau: float) -> np.ndarray:
+    """Normalised residuals |r| / σ(s) of leave-one-element-out rows."""
+    residual = (holdout["predicted_kJ_per_mol"] - holdout["hmix_kJ_per_mol"]).to_numpy(dtype=float)
+    return np.abs(residual) / scale(holdout["member_spread_kJ_per_mol"].to_numpy(dtype=float), tau)
+
+
+def holdout_coverage(
+    holdout: pd.DataFrame, tau: float, floor: Mapping[str, float], levels: Sequence[float] = CURVE_LEVELS
+) -> pd.DataFrame:
+    """Coverage of the no-data class checked element by element: each held-out element's rows against quantiles
+    from the other elements' rows (raised to ``floor``, the scarce class's quantiles, as the calibration does)."""
+    scores = holdout_scores(holdout, tau)
+    elements = holdout["held_out_element"].astype(str).to_numpy()
+    binaries = (holdout["A"] + "-" + holdout["B"]).to_numpy()
+    inside = {p: np.zeros(len(holdout), dtype=bool) for p in levels}
+    for element in np.unique(elements):
+        test = elements == element
+        for p in levels:
+            q = max(_finite_quantile(scores[~test], p), floor.get(_level_key(p), 0.0))
+            inside[p][test] = scores[test] <= q
+    return pd.DataFrame(
+        [
+            {
+                "coverage_class": COVERAGE_NONE,
+                "expected": p,
+                "observed": float(inside[p].mean()) if len(holdout) else float("nan"),
+                "observed_per_binary": _per_binary(inside[p], binaries),
+                "n_points": len(holdout),
+                "n_binaries": len(set(binaries)),
+            }
+            for p in levels
+        ]
     )
 
 

@@ -527,7 +527,7 @@ _CALIBRATION_LABELS = {
     "all": ("all points", BLACK, "o"),
     "covered": ("both elements well covered", BLUE, "s"),
     "scarce": ("an element in ≤ 5 training binaries", ORANGE, "^"),
-    "none": ("an element in no training binary", VERMILLION, "D"),
+    "none": ("an element in no training binary (element held out)", VERMILLION, "D"),
     "uncalibrated": ("uncalibrated: ensemble spread read as σ", GREEN, "v"),
 }
 

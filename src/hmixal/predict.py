@@ -7,7 +7,7 @@ of applicability, and the training data of the binary beside the model's answer.
 - Every point carries how well the training data cover its binary (hmixal.domain) and an ``extrapolation`` flag.
 - For a binary with training data the model's in-sample residual on that data (RMS over the binary's points) is
   added in quadrature to the interval, so a model that does not follow its own data says so; ``contradicts_data``
-  marks a binary with a data point outside the calibrated 95 % interval.
+  marks a binary whose RMS residual exceeds the calibrated 68 % half-width the model would state without it.
 """
 
 from __future__ import annotations
@@ -92,13 +92,15 @@ class Predictor:
         value, spread = self.model.predict_with_spread(self.source, a, b, x)
         residual = value - data["hmix_kJ_per_mol"].to_numpy(dtype=float)
         classes = self.domain.describe(a, b, self.features)["coverage"].to_numpy()
-        # Judged against the calibrated interval the model would state without its own data.
-        outside = np.abs(residual) > self.calibration.half_width(spread, classes, 0.95)
-        frame = pd.DataFrame({"A": a, "B": b, "r2": residual**2, "outside": outside})
+        # Judged against the calibrated 68 % half-width the model would state without its own data: a model whose
+        # RMS miss on a binary's points exceeds it departs from that data by more than one standard uncertainty.
+        half_68 = self.calibration.half_width(spread, classes, 0.68)
+        frame = pd.DataFrame({"A": a, "B": b, "r2": residual**2, "w2": half_68**2})
         grouped = frame.groupby(["A", "B"], sort=True).agg(
-            n_data_points=("r2", "size"), mean_r2=("r2", "mean"), worst=("outside", "any")
+            n_data_points=("r2", "size"), mean_r2=("r2", "mean"), mean_w2=("w2", "mean")
         )
         grouped["data_rms_residual_kJ_per_mol"] = np.sqrt(grouped.pop("mean_r2"))
+        grouped["worst"] = grouped["data_rms_residual_kJ_per_mol"] > np.sqrt(grouped.pop("mean_w2"))
         return grouped.reset_index()
 
     def predict(self, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> pd.DataFrame:

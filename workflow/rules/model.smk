@@ -35,10 +35,36 @@ rule nested_cv_fold:
         "../../scripts/nested_cv_fold.py"
 
 
+rule element_holdout:
+    input:
+        dataset="results/data/dataset_final.csv",
+        elements=derived("elements"),
+        model="results/model/final_after",
+    output:
+        table="results/model/element_holdout.csv",
+    params:
+        n_folds=MODEL["inner"]["n_folds"],
+        sample_weighting=MODEL["inner"]["sample_weighting"],
+        seed=config["seed"],
+    log:
+        "results/logs/element_holdout.log",
+    benchmark:
+        "results/benchmarks/element_holdout.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/element_holdout.py"
+
+
 rule nested_cv_gather:
     input:
         after=expand("results/model/cv/after/fold_{fold}/predictions.csv", fold=FOLDS),
         before=expand("results/model/cv/before/fold_{fold}/predictions.csv", fold=FOLDS),
+        element_holdout="results/model/element_holdout.csv",
     output:
         oof="results/model/oof_predictions.csv",
         metrics="results/model/metrics.json",
