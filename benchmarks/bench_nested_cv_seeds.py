@@ -56,12 +56,16 @@ def run_seed(scratch: Path, seed: int, overrides: list[str]) -> dict[str, object
     ]
     start = time.perf_counter()
     subprocess.run(command, cwd=workdir, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
+    return summarise(workdir, seed, time.perf_counter() - start)
+
+
+def summarise(workdir: Path, seed: int, wall_s: float | None) -> dict[str, object]:
+    """The summary row of one finished seed from its metrics.json."""
     metrics = json.loads((workdir / "results/model/metrics.json").read_text())
     aimd = metrics["aimd"]["overall"]
     return {
         "seed": seed,
-        "wall_min": round(wall / 60, 1),
+        "wall_min": None if wall_s is None else round(wall_s / 60, 1),
         "overall": metrics["overall"]["rmse_ratio"],
         **{g: metrics["per_miedema_group"][g]["rmse_ratio"] for g in GROUPS},
         "rmse_model": metrics["overall"]["model"]["rmse"],
@@ -80,11 +84,15 @@ def run_seed(scratch: Path, seed: int, overrides: list[str]) -> dict[str, object
     }
 
 
-def main(scratch: str, out: str, seeds: list[int], overrides: list[str]) -> None:
-    """Run every seed, print one line each and the mean, write all rows to ``out``."""
+def main(scratch: str, out: str, seeds: list[int], overrides: list[str], walls: dict[int, float]) -> None:
+    """Run every seed (or, with recorded wall times, only summarise finished ones), print one line each and the
+    mean, write all rows to ``out``."""
     rows = []
     for seed in seeds:
-        rows.append(run_seed(Path(scratch), seed, overrides))
+        if seed in walls:
+            rows.append(summarise(Path(scratch) / f"seed_{seed}", seed, walls[seed] * 60))
+        else:
+            rows.append(run_seed(Path(scratch), seed, overrides))
         print(json.dumps(rows[-1]), flush=True)
     keys = ["overall", *GROUPS, "aimd_before", "aimd_after"]
     mean = {k: statistics.mean(float(r[k]) for r in rows) for k in keys}
@@ -99,5 +107,13 @@ if __name__ == "__main__":
     parser.add_argument("out")
     parser.add_argument("seeds", nargs="+", type=int)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--finished",
+        action="append",
+        default=[],
+        metavar="SEED=MINUTES",
+        help="summarise a seed whose run finished (wall time as measured) instead of running it",
+    )
     args = parser.parse_args()
-    main(args.scratch, args.out, args.seeds, args.overrides)
+    finished = {int(k): float(v) for k, v in (item.split("=") for item in args.finished)}
+    main(args.scratch, args.out, args.seeds, args.overrides, finished)

@@ -21,6 +21,7 @@ from hmixal.figures import (
     PNG_DPI,
     aimd_shift_density,
     al_curves_plot,
+    calibration_plot,
     cluster_map,
     cp_s_ratio_histograms,
     element_order,
@@ -421,3 +422,27 @@ def test_rule_script_refuses_a_cut_table(tmp_path: Path, repo_dir: Path) -> None
     assert done.returncode != 0
     assert f"{scan_path}: has 9 data rows, the last one cut mid-line, where its writer recorded 9" in done.stderr
     assert not any(Path(p).exists() for p in out.values())
+
+
+def test_calibration_plot_draws_every_class_and_checks_its_table(tmp_path: Path) -> None:
+    from hmixal.calibration import cross_fitted_coverage, raw_coverage_curve
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for k in range(60):
+        coverage = ("covered", "scarce", "none")[k % 3]
+        for x in (0.2, 0.5, 0.8):
+            spread = rng.uniform(0.5, 3.0)
+            rows.append((f"E{k}", "Zz", x, 0.0, rng.normal(0, 1.5 * np.hypot(spread, 1.0)), spread, coverage, k % 4))
+    oof = pd.DataFrame(
+        rows,
+        columns=["A", "B", "x_B", "hmix_kJ_per_mol", "predicted_kJ_per_mol", "member_spread_kJ_per_mol", "coverage",
+                 "fold"],
+    )  # fmt: skip
+    curve = pd.concat([cross_fitted_coverage(oof), raw_coverage_curve(oof, "member_spread_kJ_per_mol")])
+    png, pdf = tmp_path / "c.png", tmp_path / "c.pdf"
+    data = calibration_plot(curve, png, pdf)
+    check_image(png, pdf, "calibration")
+    assert set(data["coverage_class"]) == {"all", "covered", "scarce", "none", "uncalibrated"}
+    with pytest.raises(InputError, match="observed"):
+        calibration_plot(curve.drop(columns="observed"), png, pdf)
