@@ -48,7 +48,10 @@ def test_an_element_without_data_is_flagged_and_gets_the_wide_interval(predictor
         seen["data_rms_residual_kJ_per_mol"], unseen["uncertainty_kJ_per_mol"]
     )
     lines = warnings_for(out)
-    assert lines == ["C-Ni: extrapolation, no training binary contains C; the interval is wide for that reason"]
+    assert lines == [
+        "C-Ni: extrapolation, no training binary contains C; the interval is calibrated on elements and binaries "
+        "the data hold and may understate the error here"
+    ]
 
 
 def test_a_binary_whose_only_point_the_model_misses_says_so(predictor) -> None:

@@ -159,7 +159,10 @@ def warnings_for(frame: pd.DataFrame) -> list[str]:
                 why = f"no training binary contains {' or '.join(missing)}"
             else:
                 why = f"unlike every training binary (nearest: {first['nn_binary']})"
-            lines.append(f"{a}-{b}: extrapolation, {why}; the interval is wide for that reason")
+            lines.append(
+                f"{a}-{b}: extrapolation, {why}; the interval is calibrated on elements and binaries the data hold "
+                "and may understate the error here"
+            )
         if bool(first["contradicts_data"]):
             lines.append(
                 f"{a}-{b}: the model departs from its own training data on this binary (RMS "
