@@ -88,33 +88,22 @@ class TrainingDomain:
 
     def describe(self, a: np.ndarray, b: np.ndarray, features) -> pd.DataFrame:
         """DOMAIN_COLUMNS for points A–B (one computation per distinct binary)."""
-        a, b = np.asarray(a), np.asarray(b)
-        pairs = sorted(set(zip(a, b, strict=True)))
-        vectors = (_equimolar(features, pairs) - self.centre) / self.scale
+        points = pd.DataFrame({"A": np.asarray(a), "B": np.asarray(b)})
+        pairs = points.drop_duplicates().reset_index(drop=True)
+        vectors = (_equimolar(features, list(zip(pairs["A"], pairs["B"], strict=True))) - self.centre) / self.scale
         distance, nearest = _nearest(vectors, self.vectors, exclude_self=False)
-        known = set(self.binaries)
-        rows = {}
-        for k, (pa, pb) in enumerate(pairs):
-            n_a, n_b = self.counts.get(pa, 0), self.counts.get(pb, 0)
-            # A binary inside the training set is its own nearest neighbour: distance 0 by construction.
-            d = 0.0 if (pa, pb) in known else float(distance[k])
-            neighbour = (pa, pb) if (pa, pb) in known else self.binaries[int(nearest[k])] if self.binaries else ("", "")
-            rows[(pa, pb)] = (n_a, n_b, d, "-".join(neighbour).strip("-"))
-        n_a = np.array([rows[p][0] for p in zip(a, b, strict=True)], dtype=int)
-        n_b = np.array([rows[p][1] for p in zip(a, b, strict=True)], dtype=int)
-        dist = np.array([rows[p][2] for p in zip(a, b, strict=True)], dtype=float)
-        neighbour = [rows[p][3] for p in zip(a, b, strict=True)]
-        return pd.DataFrame(
-            {
-                "n_train_binaries_A": n_a,
-                "n_train_binaries_B": n_b,
-                "coverage": coverage_class(n_a, n_b),
-                "nn_distance": dist,
-                "nn_binary": neighbour,
-                "extrapolation": (np.minimum(n_a, n_b) == 0) | (dist > self.distance_limit),
-            },
-            columns=list(DOMAIN_COLUMNS),
-        )
+        # A binary inside the training set is its own nearest neighbour, at distance 0 by construction.
+        training = set(self.binaries)
+        known = np.array([pair in training for pair in zip(pairs["A"], pairs["B"], strict=True)], dtype=bool)
+        neighbour = ["-".join(self.binaries[int(k)]) for k in nearest] if self.binaries else [""] * len(pairs)
+        pairs["n_train_binaries_A"] = [self.counts.get(e, 0) for e in pairs["A"]]
+        pairs["n_train_binaries_B"] = [self.counts.get(e, 0) for e in pairs["B"]]
+        pairs["coverage"] = coverage_class(pairs["n_train_binaries_A"], pairs["n_train_binaries_B"])
+        pairs["nn_distance"] = np.where(known, 0.0, distance)
+        pairs["nn_binary"] = np.where(known, pairs["A"] + "-" + pairs["B"], neighbour)
+        rarer = np.minimum(pairs["n_train_binaries_A"], pairs["n_train_binaries_B"])
+        pairs["extrapolation"] = (rarer == 0) | (pairs["nn_distance"] > self.distance_limit)
+        return points.merge(pairs, on=["A", "B"], how="left")[list(DOMAIN_COLUMNS)]
 
 
 def _equimolar(features, pairs: Sequence[tuple[str, str]]) -> np.ndarray:

@@ -252,8 +252,9 @@ def outer_fold(
     out["member_spread_kJ_per_mol"] = spread
     if data.source is not None:
         # The held-out binaries seen from this fold's training set, as a user's query is seen from the final model.
-        domain = TrainingDomain.build(binaries_of(data.frame.loc[rows]), data.source.subset(inner.features))
-        described = domain.describe(out["A"].to_numpy(), out["B"].to_numpy(), data.source.subset(inner.features))
+        features = data.source.subset(inner.features)
+        domain = TrainingDomain.build(binaries_of(data.frame.loc[rows]), features)
+        described = domain.describe(out["A"].to_numpy(), out["B"].to_numpy(), features)
         for column in described.columns:
             out[column] = described[column].to_numpy()
     log.info(

@@ -172,51 +172,36 @@ def warnings_for(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _binary_callable(predictor: Predictor, column: str):
-    """f(a, b, x_b) → one prediction column of a binary (for Muggianu's extrapolation)."""
-
-    def f(a: str, b: str, x_b: np.ndarray) -> np.ndarray:
-        x = np.asarray(x_b, dtype=float)
-        return predictor.predict(np.full(x.shape, a), np.full(x.shape, b), x)[column].to_numpy(dtype=float)
-
-    return f
-
-
 def predict_alloys(predictor: Predictor, formulas: Sequence[str]) -> pd.DataFrame:
     """Muggianu ΔH_mix of multicomponent liquids from the ML binaries, with an interval and the binaries' flags.
 
     The binaries' half-widths are added with the same Muggianu weights as their values (errors of binaries that
     share elements are correlated, so a linear sum is the safe bound)."""
-    from hmixal.miedema import hmix as miedema_hmix
-    from hmixal.multicomponent import muggianu, parse_composition
-
-    rows = []
-    for formula in formulas:
-        fractions = parse_composition(formula)
-        elements, x = list(fractions), np.array([list(fractions.values())])
-        value = float(muggianu(elements, x, _binary_callable(predictor, "hmix_kJ_per_mol"))[0])
-        half_68 = float(muggianu(elements, x, _binary_callable(predictor, "uncertainty_kJ_per_mol"))[0])
-        upper = float(muggianu(elements, x, _binary_callable(predictor, "upper_95_kJ_per_mol"))[0])
-        lower = float(muggianu(elements, x, _binary_callable(predictor, "lower_95_kJ_per_mol"))[0])
-        pairs = [tuple(sorted(p)) for p in _pairs(elements)]
-        flags = predictor.predict(
-            np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]), np.full(len(pairs), 0.5)
-        )
-        flagged = flags[flags["extrapolation"]]
-        baseline = float(muggianu(elements, x, lambda a, b, xb: miedema_hmix(np.full(xb.shape, a), b, xb))[0])
-        rows.append(
-            {
-                "composition": "".join(f"{e}{v:.4g}" for e, v in fractions.items()),
-                "hmix_kJ_per_mol": value,
-                "uncertainty_kJ_per_mol": half_68,
-                "lower_95_kJ_per_mol": lower,
-                "upper_95_kJ_per_mol": upper,
-                "miedema_kJ_per_mol": baseline,
-                "extrapolated_binaries": " ".join(f"{r.A}-{r.B}" for r in flagged.itertuples()),
-            }
-        )
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_alloy_row(predictor, formula) for formula in formulas])
 
 
-def _pairs(elements: Sequence[str]) -> list[tuple[str, str]]:
-    return [(elements[i], elements[j]) for i in range(len(elements)) for j in range(i + 1, len(elements))]
+def _alloy_row(predictor: Predictor, formula: str) -> dict[str, object]:
+    """One alloy: each binary predicted once, at its Muggianu projection, every column combined with the same
+    Muggianu weights."""
+    from hmixal.multicomponent import muggianu_terms, parse_composition
+
+    fractions = parse_composition(formula)
+    elements, x = list(fractions), np.array([list(fractions.values())])
+    frames: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def record(a: str, b: str, x_b: np.ndarray) -> np.ndarray:
+        frames[a, b] = predictor.predict(np.full(x_b.shape, a), np.full(x_b.shape, b), x_b)
+        return np.zeros(x_b.shape)
+
+    muggianu_terms(elements, x, record)
+    weights = muggianu_terms(elements, x, lambda a, b, x_b: np.ones(x_b.shape))
+    flagged = [f"{a}-{b}" for (a, b), frame in sorted(frames.items()) if bool(frame["extrapolation"].iloc[0])]
+    return {
+        "composition": "".join(f"{e}{v:.4g}" for e, v in fractions.items()),
+        **{
+            column: float(sum(weights[pair][0] * frame[column].iloc[0] for pair, frame in frames.items()))
+            for column in ANSWER_COLUMNS
+            if column.endswith("_kJ_per_mol")
+        },
+        "extrapolated_binaries": " ".join(flagged),
+    }
