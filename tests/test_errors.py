@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hmixal.errors import ConfigError, InputError, check_config_limits, config_key, validate_config
+from hmixal.config import check_config_limits, config_key, validate_config
+from hmixal.errors import ConfigError, InputError
 from hmixal.features import feature_names
 from hmixal.systems import distinct_binaries, normalise_formula, orient, parse_binary, parse_system
 
@@ -25,10 +26,10 @@ def schema(repo_dir: Path) -> dict:
 @pytest.fixture
 def config(repo_dir: Path) -> dict:
     """The default config with the quick one merged over it, as ``--configfile config/ci.yaml`` does."""
-    from hmixal.cli import _merge, read_config_file
+    from hmixal.config import merge_config, read_config_file
 
     merged = read_config_file(repo_dir / "config" / "config.yaml")
-    _merge(merged, read_config_file(repo_dir / "config" / "ci.yaml"))
+    merge_config(merged, read_config_file(repo_dir / "config" / "ci.yaml"))
     return merged
 
 
@@ -42,11 +43,11 @@ def problems(error: pytest.ExceptionInfo[ConfigError]) -> list[str]:
 def test_the_shipped_configs_pass(config, schema, repo_dir):
     validate_config(config, schema)
     check_config_limits(config, feature_names(), n_binaries=300)
-    from hmixal.cli import _merge, read_config_file
+    from hmixal.config import merge_config, read_config_file
 
     for name in ("config.yaml", "emt_demo.yaml", "aimd_paper.yaml"):
         merged = read_config_file(repo_dir / "config" / "config.yaml")
-        _merge(merged, read_config_file(repo_dir / "config" / name))
+        merge_config(merged, read_config_file(repo_dir / "config" / name))
         validate_config(merged, schema)
         check_config_limits(merged, feature_names())
 

@@ -215,38 +215,6 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
     )
 
 
-def _merge(base: dict, update: dict) -> None:
-    """Update ``base`` with ``update`` recursively, as Snakemake merges config files."""
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-
-
-def read_config_file(path: str | Path) -> dict:
-    """One config file as a mapping; a YAML syntax error is an InputError naming the file, line and column."""
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(path, None, f"cannot read it ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if mark is None:
-            raise InputError(path, None, f"YAML syntax: {problem}") from None
-        raise InputError(path, mark.line + 1, f"YAML syntax: {problem} (column {mark.column + 1})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InputError(path, None, "a config file holds keys at top level (a YAML mapping)")
-    return data
-
-
 def _default_schema() -> Path:
     here = Path("workflow/schemas/config.schema.yaml")
     return here if here.is_file() else Path(__file__).resolve().parents[2] / here
@@ -256,13 +224,13 @@ def cmd_check_config(args: argparse.Namespace) -> pd.DataFrame:
     """Check config files as the pipeline will: YAML syntax (file, line), unknown keys, types and sizes."""
     import yaml
 
-    from hmixal.errors import check_config_limits, validate_config
+    from hmixal.config import check_config_limits, merge_config, read_config_file, validate_config
     from hmixal.features import feature_names
 
     files = [args.base, *args.files] if args.base else list(args.files)
     config: dict = {}
     for path in files:
-        _merge(config, read_config_file(path))
+        merge_config(config, read_config_file(path))
     schema_path = Path(args.schema) if args.schema else _default_schema()
     if not schema_path.is_file():
         raise InputError(schema_path, None, "config schema not found; run from the repository or pass --schema")

@@ -11,7 +11,8 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
 
-from hmixal.errors import ConfigError, check_config_limits, validate_config
+from hmixal.config import check_config_limits, validate_config
+from hmixal.errors import ConfigError
 from hmixal.features import feature_names
 from hmixal.systems import distinct_binaries
 
