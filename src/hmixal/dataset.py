@@ -17,7 +17,7 @@ import pandas as pd
 
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
-from hmixal.manifest import read_verified_bytes
+from hmixal.manifest import read_verified_bytes, read_verified_csv
 from hmixal.miedema import hmix as miedema_hmix
 
 log = logging.getLogger(__name__)
@@ -511,10 +511,9 @@ def check_scales(rows: pd.DataFrame) -> list[dict[str, Any]]:
     if values.empty:
         return []
 
-    def farther_from_miedema(own: pd.DataFrame, others: pd.DataFrame) -> bool:
+    def farther_from_miedema(mine: float, n_mine: int, others: pd.DataFrame) -> bool:
         # Two sources off by ×100 from each other are off from each other's point of view alike: the blame
         # goes to the one farther from Miedema (in log ratio), so a good source is not flagged by a bad one.
-        mine, n_mine = scale_ratio_to_miedema(own)
         theirs, n_theirs = scale_ratio_to_miedema(others)
         if not (n_mine and n_theirs and mine > 0 and theirs > 0):
             return True
@@ -526,7 +525,8 @@ def check_scales(rows: pd.DataFrame) -> list[dict[str, Any]]:
         file, source = sources[code]
         mine = codes == code
         own = values[mine]
-        checks = [("Miedema", *scale_ratio_to_miedema(own))]
+        to_miedema = scale_ratio_to_miedema(own)
+        checks = [("Miedema", *to_miedema)]
         others = values[~mine]
         others = others.merge(own[["A", "B"]].drop_duplicates(), on=["A", "B"])
         if len(others):
@@ -535,7 +535,7 @@ def check_scales(rows: pd.DataFrame) -> list[dict[str, Any]]:
             joined = joined[joined["_reference"] >= SCALE_MIN_REFERENCE_KJ]
             if len(joined):
                 ratio = float(np.median(np.abs(joined["hmix_kJ_per_mol"]) / joined["_reference"]))
-                if farther_from_miedema(own, others):
+                if farther_from_miedema(*to_miedema, others):
                     checks.append(("other sources for the same binaries", ratio, len(joined)))
         for kind, ratio, n in checks:
             if n and not SCALE_RATIO_LOW <= ratio <= SCALE_RATIO_HIGH:
@@ -772,9 +772,6 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table a pipeline rule wrote, checked against its manifest; only empty cells are missing ('Na')."""
-    # Imported here to keep this reader self-contained; the manifest module never imports this one.
-    from hmixal.manifest import read_verified_csv
-
     # Inside results/ a table without a manifest was not written by a rule and is refused (docs/dataset.md,
     # "Intermediate tables"); data of your own goes through read_dataset_csv, which validates every row.
     return read_verified_csv(path, keep_default_na=False, na_values=[""])
