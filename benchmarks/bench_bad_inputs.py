@@ -160,9 +160,19 @@ def first_line(text: str) -> str:
     return next((line for line in lines if line and not line.startswith("Using profile")), "")
 
 
+# The columns the cases filter on: an absent table reads as an empty frame that has them, so a filter needs no
+# guard and an absent file simply matches nothing.
+_TABLE_COLUMNS = (
+    "A", "B", "x_B", "hmix_kJ_per_mol", "source_type", "source", "file", "line", "location", "reason", "raw",
+    "status", "error_line", "error",
+)  # fmt: skip
+
+
 def read_csv(path: Path) -> pd.DataFrame:
-    """A CSV as strings (empty cells stay empty); an empty frame when the file is absent."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame()
+    """A CSV as strings (empty cells stay empty); an empty frame with the filtered columns when absent."""
+    if not path.is_file():
+        return pd.DataFrame(columns=_TABLE_COLUMNS)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def read_text(path: Path) -> str:
@@ -223,8 +233,8 @@ def case_user_table_j_per_mol(scratch: Path) -> Case:
     case.commands.append(done.record())
     dataset = read_csv(work / "results/data/dataset_final.csv")
     rejected = read_csv(work / "results/data/rejected.csv")
-    mine = rejected[rejected["file"].str.endswith(name)] if len(rejected) else rejected
-    entered = dataset[dataset["source"] == name] if len(dataset) else dataset
+    mine = rejected[rejected["file"].str.endswith(name)]
+    entered = dataset[dataset["source"] == name]
     log = read_text(work / "results/logs/dataset_final.log")
     unit_hint = len(mine) == 3 and mine["reason"].str.contains("J/mol").all() and mine["line"].ne("").all()
     case.checks = {
@@ -329,10 +339,10 @@ def case_espei_kj(rebuild: RebuildRun) -> Case:
     rejected = read_csv(work / "results/data/rejected.csv")
     dataset = read_csv(work / "results/data/dataset_final.csv")
     name = rebuild.espei.name
-    entered = stage[stage["source"].str.endswith(name)] if len(stage) else stage
-    in_dataset = dataset[dataset["source"].str.endswith(name)] if len(dataset) else dataset
-    unit = stage_rejects[stage_rejects["reason"].str.startswith("wrong unit")] if len(stage_rejects) else stage_rejects
-    merged = rejected[rejected["reason"].str.startswith("wrong unit")] if len(rejected) else rejected
+    entered = stage[stage["source"].str.endswith(name)]
+    in_dataset = dataset[dataset["source"].str.endswith(name)]
+    unit = stage_rejects[stage_rejects["reason"].str.startswith("wrong unit")]
+    merged = rejected[rejected["reason"].str.startswith("wrong unit")]
     log = read_text(work / "results/logs/derive_calorimetry.log")
     case.checks = {
         "points_fed": 5,
@@ -340,8 +350,8 @@ def case_espei_kj(rebuild: RebuildRun) -> Case:
         "rows_in_dataset_final": len(in_dataset),
         "stage_rejects_wrong_unit": len(unit),
         "rejected_csv_wrong_unit": len(merged),
-        "rejected_locations": list(merged["location"]) if len(merged) else [],
-        "values_entered_kJ_per_mol": list(entered["hmix_kJ_per_mol"]) if len(entered) else [],
+        "rejected_locations": list(merged["location"]),
+        "values_entered_kJ_per_mol": list(entered["hmix_kJ_per_mol"]),
         "exit_code": rebuild.done.exit_code,
     }
     where = [
@@ -373,14 +383,14 @@ def case_calphad_not_loaded(rebuild: RebuildRun) -> Case:
     rejected = read_csv(work / "results/data/rejected.csv")
     summary = json.loads(read_text(work / "results/data/summary.json") or "{}")
     name = rebuild.tdb.name
-    failed = report[(report["file"].str.endswith(name)) & (report["status"] == "failed")] if len(report) else report
-    listed = rejected[rejected["file"].str.endswith(name)] if len(rejected) else rejected
+    failed = report[(report["file"].str.endswith(name)) & (report["status"] == "failed")]
+    listed = rejected[rejected["file"].str.endswith(name)]
     not_loaded = [s for s in summary.get("sources_not_loaded", []) if name in json.dumps(s)]
     log = read_text(work / "results/logs/derive_calphad.log")
     line_ok = len(listed) == 1 and listed["line"].iloc[0] == str(rebuild.tdb_line)
     case.checks = {
-        "load_report": failed[["file", "status", "error_line", "error"]].to_dict("records") if len(failed) else [],
-        "rejected_rows": listed[["file", "line", "reason"]].to_dict("records") if len(listed) else [],
+        "load_report": failed[["file", "status", "error_line", "error"]].to_dict("records"),
+        "rejected_rows": listed[["file", "line", "reason"]].to_dict("records"),
         "summary_sources_not_loaded": not_loaded,
         "line_expected": rebuild.tdb_line,
         "exit_code": rebuild.done.exit_code,
@@ -550,12 +560,12 @@ def case_written_order(run_dir: Path, scratch: Path) -> Case:
     grid = read_csv(run_dir / "results/model/predictions.csv")
     grid_row = grid[(grid["A"] == "Al") & (grid["B"] == "Ni") & (grid["x_B"].astype(float).round(6) == 0.75)]
     dataset = read_csv(work / "results/data/dataset_initial.csv")
-    user = dataset[dataset["source"] == "order.csv"] if len(dataset) else dataset
+    user = dataset[dataset["source"] == "order.csv"]
     cli_value = float(first["hmix_kJ_per_mol"].iloc[0]) if len(first) else None
     other = float(second["hmix_kJ_per_mol"].iloc[0]) if len(second) else None
     grid_value = float(grid_row["hmix_kJ_per_mol"].iloc[0]) if len(grid_row) else None
     as_written = len(first) == 1 and list(first[["A", "B"]].iloc[0]) == ["Ni", "Al"] and first["x_B"].iloc[0] == 0.25
-    user_rows = user[["A", "B", "x_B", "hmix_kJ_per_mol"]].to_dict("records") if len(user) else []
+    user_rows = user[["A", "B", "x_B", "hmix_kJ_per_mol"]].to_dict("records")
     user_ok = user_rows == [{"A": "Al", "B": "Ni", "x_B": "0.75", "hmix_kJ_per_mol": "-31.5"}]
     same = None not in (cli_value, other, grid_value) and abs(cli_value - other) < 1e-9
     same = same and abs(cli_value - grid_value) < 1e-3  # type: ignore[operator]
