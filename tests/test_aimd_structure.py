@@ -9,12 +9,20 @@ import pytest
 
 from hmixal.aimd.structure import (
     AVOGADRO,
+    COHESIVE_MODULUS_FACTOR,
+    LIQUID_MODULUS_FACTOR,
+    MIN_DENSITY_RATIO,
     LiquidCell,
+    bulk_modulus_guess_kbar,
     composition_counts,
+    liquid_molar_volume_cm3,
+    liquid_start_volume_A3,
     min_pair_distance,
     random_liquid_cell,
+    solid_bulk_modulus_GPa,
     start_volume_A3,
 )
+from hmixal.elements import load_element_table
 from hmixal.errors import InputError
 
 # Magpie molar volumes (cm^3/mol) of the element table, as used by the pipeline
@@ -133,3 +141,100 @@ def test_random_cell_rejects_bad_arguments(
 ) -> None:
     with pytest.raises(InputError, match=words):
         random_liquid_cell(counts, volume, d, seed=0, max_attempts=attempts)
+
+
+# ---------------------------------------------------------------------------------------------- liquid at T
+
+# Liquid densities (kg/m^3) from the literature: ρ(T) = ρ_m − k (T − Tm), valid to T_max (docs/aimd.md §2).
+# Al, Fe: Assael et al., J. Phys. Chem. Ref. Data 35, 285 (2006); Ag, Au: CRC Handbook, "Density of molten
+# elements" (ρ_m at Tm; k from the same table).
+LIQUID_DENSITIES = {
+    # symbol: (molar mass g/mol, Tm K, ρ_m, k, T_max K)
+    "Al": (26.9815, 933.47, 2377.23, 0.311, 1190.0),
+    "Fe": (55.845, 1811.0, 7034.96, 0.926, 2480.0),
+    "Ag": (107.8682, 1234.93, 9320.0, 0.9, 1773.0),
+    "Au": (196.96657, 1337.33, 17310.0, 1.343, 1473.0),
+}
+
+
+@pytest.fixture(scope="module")
+def elements():  # type: ignore[no-untyped-def]
+    """The committed element table."""
+    return load_element_table()
+
+
+@pytest.mark.parametrize("symbol", sorted(LIQUID_DENSITIES))
+def test_liquid_volume_rule_against_measured_densities(symbol: str, elements) -> None:  # type: ignore[no-untyped-def]
+    mass, tm, rho_m, k, t_max = LIQUID_DENSITIES[symbol]
+    solid = float(elements.loc[symbol, "MolarVolume"])
+    melting = float(elements.loc[symbol, "Tm_sgte_K"])
+    for t in (tm, t_max):
+        measured = mass / (rho_m - k * (t - tm)) * 1000.0  # cm^3/mol
+        # the rule's spread over its nine source elements is ±3 % at Tm (Bi, which contracts on melting, aside)
+        # and grows with superheat, as the expansion coefficients spread by 2× (docs/aimd.md §2)
+        assert liquid_molar_volume_cm3(solid, melting, t) == pytest.approx(measured, rel=0.03 if t == tm else 0.06)
+
+
+def test_liquid_volume_rule_shape() -> None:
+    at_melting = liquid_molar_volume_cm3(10.0, 1000.0, 1000.0)
+    assert at_melting == pytest.approx(11.1)
+    assert liquid_molar_volume_cm3(10.0, 1000.0, 2000.0) == pytest.approx(11.1 / (1 - 0.12))
+    assert liquid_molar_volume_cm3(10.0, 1000.0, 900.0) < at_melting  # a supercooled liquid is denser
+    # far above Tm the linear law is not extrapolated past half the density at Tm
+    assert liquid_molar_volume_cm3(10.0, 500.0, 5000.0) == pytest.approx(at_melting / MIN_DENSITY_RATIO)
+    with pytest.raises(InputError, match="temperature must be a positive number"):
+        liquid_molar_volume_cm3(10.0, 1000.0, -5.0)
+
+
+def test_liquid_start_volume_is_vegard_on_liquid_volumes() -> None:
+    counts = {"Ir": 50, "Ti": 50}
+    melting = {"Ir": 2719.0, "Ti": 1941.0}
+    volume = liquid_start_volume_A3(counts, MOLAR_VOLUMES, melting, 2750.0)
+    expected = sum(counts[s] * liquid_molar_volume_cm3(MOLAR_VOLUMES[s], melting[s], 2750.0) for s in counts)
+    assert volume == pytest.approx(expected * 1e24 / AVOGADRO, rel=1e-12)
+    # Ti is 800 K above its melting point: the cell is larger than Vegard on the solids × 1.11
+    assert volume > 1.11 * start_volume_A3(counts, MOLAR_VOLUMES)
+    assert liquid_start_volume_A3({"Ir": 10, "Zr": 0}, MOLAR_VOLUMES, melting, 2750.0) > 0  # zero counts need nothing
+    with pytest.raises(InputError, match="no melting point given for Cu"):
+        liquid_start_volume_A3({"Cu": 10}, MOLAR_VOLUMES, melting, 1500.0)
+
+
+def test_solid_bulk_modulus_from_pymatgen_or_cohesive_energy(elements) -> None:  # type: ignore[no-untyped-def]
+    value, source = solid_bulk_modulus_GPa("Fe")
+    assert (value, source) == (pytest.approx(170.0), "pymatgen")
+    os_row = elements.loc["Os"]
+    value, source = solid_bulk_modulus_GPa("Os", float(os_row["HeatVaporization"]), float(os_row["MolarVolume"]))
+    assert source == "cohesive energy density"
+    assert value == pytest.approx(COHESIVE_MODULUS_FACTOR * os_row["HeatVaporization"] / os_row["MolarVolume"])
+    with pytest.raises(InputError, match="pymatgen has no bulk modulus for Os"):
+        solid_bulk_modulus_GPa("Os")
+
+
+def test_cohesive_factor_is_the_median_over_the_elements(elements) -> None:  # type: ignore[no-untyped-def]
+    ratios = []
+    for symbol in elements.index:
+        try:
+            value, _ = solid_bulk_modulus_GPa(symbol)
+        except InputError:
+            continue
+        ratios.append(value / (elements.loc[symbol, "HeatVaporization"] / elements.loc[symbol, "MolarVolume"]))
+    assert len(ratios) == 62
+    assert float(np.median(ratios)) == pytest.approx(COHESIVE_MODULUS_FACTOR, rel=0.05)
+
+
+def test_bulk_modulus_guess(elements) -> None:  # type: ignore[no-untyped-def]
+    # liquid Fe at its melting point: K_T = 77.6 GPa (Anderson & Ahrens 1994 with Assael et al. 2006)
+    iron = bulk_modulus_guess_kbar({"Fe": 100}, 1811.0, elements)
+    assert iron == pytest.approx(10 * LIQUID_MODULUS_FACTOR * 170.0, rel=1e-4)  # the table's Tm is 1810.95 K
+    assert iron == pytest.approx(776.0, rel=0.15)
+    assert bulk_modulus_guess_kbar({"Fe": 100}, None, elements) == pytest.approx(iron, rel=0.01)
+    # superheated liquids soften: Al at 3700 K is ~4 × its melting point
+    assert bulk_modulus_guess_kbar({"Al": 100}, 3700.0, elements) < 0.2 * bulk_modulus_guess_kbar({"Al": 100})
+    # Reuss mixing lies between the pure liquids, nearer the softer
+    ir, ti = (bulk_modulus_guess_kbar({s: 100}, 2750.0, elements) for s in ("Ir", "Ti"))
+    mixed = bulk_modulus_guess_kbar({"Ir": 50, "Ti": 50}, 2750.0, elements)
+    assert ti < mixed < 0.5 * (ir + ti)
+    # an element pymatgen lacks (Zr) falls back on the cohesive energy density; the default table works
+    assert bulk_modulus_guess_kbar({"Zr": 100}) > 0
+    with pytest.raises(InputError, match="not in the element table"):
+        bulk_modulus_guess_kbar({"Fe": 10}, 1811.0, elements.drop(index="Fe"))

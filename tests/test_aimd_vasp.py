@@ -9,39 +9,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
-import runpy
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from pymatgen.core import SETTINGS
 from pymatgen.io.vasp.inputs import Incar, Kpoints, Poscar, Potcar
-from scipy.optimize import brentq
 
 from hmixal.aimd import analysis
+from hmixal.aimd.engine import StageState
+from hmixal.aimd.protocol import ProtocolSettings, prepare_run
 from hmixal.aimd.runner import (
     SEGMENT_RECORD,
-    ProtocolSettings,
     RunnerSettings,
-    StageState,
+    VaspEngine,
     _next_segment,
-    advance_volume_loop,
     import_run,
     md_handlers,
-    prepare_run,
     prepare_stage,
-    run_production,
     run_stage,
     stage_frames,
     stage_status,
     stage_trace,
-    write_run_outputs,
 )
 from hmixal.aimd.structure import min_pair_distance, random_liquid_cell, start_volume_A3
 from hmixal.aimd.systems import melting_points, plan_runs, read_plan, run_temperature
@@ -66,7 +59,6 @@ from hmixal.elements import load_element_table
 from hmixal.errors import InputError
 
 FAKE_VASP = Path(__file__).parent / "fake_vasp" / "fake_vasp.py"
-SCRIPTS = Path(__file__).parents[1] / "scripts"
 MOLAR_VOLUMES = {"Ir": 8.52, "Ti": 10.64, "Os": 8.42, "Zr": 14.02}
 FAST = {"polling_time_step_s": 0.02, "monitor_freq": 1}
 
@@ -263,8 +255,8 @@ EXPECTED_INCAR = {
     "LREAL": "Auto",
     "NELM": 100,
     "NELMIN": 4,
-    "ISMEAR": 0,
-    "SIGMA": 0.05,
+    "ISMEAR": -1,  # Fermi–Dirac electrons at the ionic temperature (docs/aimd.md §3)
+    "SIGMA": 0.236977,  # k_B · 2750 K in eV
     "ISPIN": 1,
     "IBRION": 0,
     "MDALGO": 2,
@@ -279,35 +271,38 @@ EXPECTED_INCAR = {
     "NWRITE": 1,
     "LWAVE": False,
     "LCHARG": False,
+    # NELECT = 50·9 (Ir) + 50·10 (Ti_pv) = 950: ⌈475 + 10 k_BT · 1/(eV·atom) · 100⌉ = ⌈475 + 236.98⌉
+    "NBANDS": 712,
 }
 
 
 def test_ir_ti_inputs_tag_by_tag(tmp_path: Path, no_psp: None) -> None:
-    tm = melting_points(load_element_table())
-    run = plan_runs({"binaries": ["Ir-Ti"]}, tm).runs.iloc[0]
+    elements = load_element_table()
+    run = plan_runs({"binaries": ["Ir-Ti"]}, melting_points(elements)).runs.iloc[0]
     counts = {run["A"]: int(run["n_A"]), run["B"]: int(run["n_B"])}
     protocol = ProtocolSettings()
-    run_dir = prepare_run(tmp_path / run["run_id"], counts, run["T_K"], MDSettings(), protocol, 5, MOLAR_VOLUMES)
+    engine = VaspEngine(MDSettings(), runner())
+    run_dir = prepare_run(tmp_path / run["run_id"], engine, counts, run["T_K"], protocol, 5, elements)
     stage = run_dir / "vol_00"
     incar = Incar.from_file(stage / "INCAR")
     assert dict(incar) == EXPECTED_INCAR  # 2 ps at 3 fs = 667 steps
     text = (stage / "INCAR").read_text()
-    assert "EDIFF_PER_ATOM" not in text  # the MPMDSet pitfall (METHOD §9)
+    assert "EDIFF_PER_ATOM" not in text  # the MPMDSet pitfall (docs/aimd.md §3)
     kpoints = Kpoints.from_file(stage / "KPOINTS")
     assert kpoints.style == Kpoints.supported_modes.Gamma and tuple(kpoints.kpts[0]) == (1, 1, 1)
     poscar = Poscar.from_file(stage / "POSCAR", check_for_potcar=False)
     assert len(poscar.structure) == 100
     assert poscar.site_symbols == ["Ir", "Ti"] and poscar.natoms == [50, 50]
-    assert poscar.structure.volume == pytest.approx(1.10 * start_volume_A3(counts, MOLAR_VOLUMES), rel=1e-9)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert poscar.structure.volume == pytest.approx(record["start_volume_A3"], rel=1e-9)
     lattice = poscar.structure.lattice
     assert lattice.a == pytest.approx(lattice.b) == pytest.approx(lattice.c)
     assert min_pair_distance(poscar.structure.cart_coords, lattice.a) >= protocol.min_distance_A - 1e-9
     assert (stage / POTCAR_SPEC).read_text() == "Ir\nTi_pv\n"
     assert not (stage / "POTCAR").exists()
-    record = json.loads((run_dir / "run.json").read_text())
     assert record["composition"] == {"Ir": 50, "Ti": 50} and record["temperature_K"] == 2750.0
     with pytest.raises(InputError, match="already prepared"):
-        prepare_run(run_dir, counts, 2750.0, MDSettings(), protocol, 5, MOLAR_VOLUMES)
+        prepare_run(run_dir, engine, counts, 2750.0, protocol, 5, elements)
 
 
 def test_potcar_branches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
@@ -329,9 +324,9 @@ def test_potcar_branches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_di
 
 
 def test_md_settings_validation() -> None:
-    assert potcar_symbols(["Os", "Zr", "W"]) == ["Os_pv", "Zr_sv", "W_pv"]
+    assert potcar_symbols(["Os", "Zr", "W"]) == ["Os_pv", "Zr_sv", "W_sv"]  # PBE_54 has no W_pv
     custom = MDSettings(extra_incar={"ncore": 4, "KPAR": 1})
-    incar = md_incar(3300.0, 5, custom, "Os")
+    incar = md_incar(3300.0, 5, custom, "Os", nbands=700)
     assert incar["NCORE"] == 4 and incar["TEBEG"] == 3300.0
     for kwargs, words in (
         ({"extra_incar": {"ibrion": 2}}, "may not set IBRION"),
@@ -574,7 +569,9 @@ def test_clean_run_finishes_and_joins(tmp_path: Path, monkeypatch: pytest.Monkey
     status = run_stage(stage, runner())
     assert status.state is StageState.FINISHED and status.time_done_fs == 30.0 and status.n_segments == 1
     record = json.loads((stage / "seg_000" / SEGMENT_RECORD).read_text())
-    assert record == {"corrections": [], "message": "", "outcome": "completed"}
+    effective = record.pop("effective_incar")
+    assert record == {"corrections": [], "message": "", "outcome": "completed", "incar_changes": {}}
+    assert effective["IBRION"] == 0 and effective["NSW"] == 10  # the INCAR VASP ran, recorded with the segment
     trace = stage_trace(stage)
     assert trace.engine == "vasp" and trace.ensemble == "NVT" and trace.composition == {"Ir": 4, "Ti": 4}
     assert list(trace.table["step"]) == list(range(1, 11))
@@ -722,61 +719,7 @@ def test_max_errors_ends_a_hopeless_run(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 # ---------------------------------------------------------------------------------------------------------
-# 4. the volume loop and production, end to end with the stand-in's equation of state
-
-
-def test_volume_loop_then_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
-    # the stand-in's P(V): Birch–Murnaghan (V0 = 19.5 Å^3/atom, B0 = 1200 kbar) plus the kinetic pressure
-    fake_config(tmp_path, monkeypatch, eos={"v0_per_atom": 19.5, "b0_kbar": 1200.0, "b0_prime": 5.0},
-                p_noise_kbar=2.0)  # fmt: skip
-    md = MDSettings()
-    protocol = ProtocolSettings(volume_run_ps=0.3, production_ps=0.45)
-    counts = {"Ir": 4, "Ti": 4}
-    run_dir = prepare_run(tmp_path / "run", counts, 2750.0, md, protocol, 3, MOLAR_VOLUMES)
-    with pytest.raises(InputError, match="volume loop not converged"):
-        run_production(run_dir, md, runner(), protocol)
-    result = advance_volume_loop(run_dir, md, runner(), protocol)
-    assert result.state == "converged", result
-    assert len(result.history) >= 2
-    assert abs(result.history[-1].pressure_kbar) <= 2.0
-    saved = json.loads((run_dir / "volume.json").read_text())
-    assert saved["state"] == "converged" and len(saved["history"]) == len(result.history)
-    # where the stand-in's static EOS plus the ions' kinetic pressure 2 E_K/(3V) vanish
-    ekin = 1.5 * 8 * 8.617333262e-5 * 2750.0
-    v_star = brentq(lambda v: birch_murnaghan(v, 19.5 * 8, 1200.0, 5.0) + 2 * ekin / (3 * v) * 1602.1766208, 140, 200)
-    assert abs(saved["volume_A3"] / v_star - 1) < 0.005
-    status = run_production(run_dir, md, runner(), protocol)
-    assert status.state is StageState.FINISHED and status.time_done_fs == pytest.approx(450.0)
-    trace_path, frames_path = write_run_outputs(run_dir)
-    trace = analysis.read_trace(trace_path)
-    frames = analysis.read_frames(frames_path)
-    assert trace.engine == "vasp" and trace.composition == counts and len(trace.table) == 150
-    assert frames.positions.shape == (150, 8, 3)
-    assert trace.table["volume_A3"].iloc[0] == pytest.approx(saved["volume_A3"], abs=0.01)
-    # the configuration changed under a running run: refused rather than mixed
-    with pytest.raises(InputError, match="settings changed since this run started"):
-        advance_volume_loop(run_dir, MDSettings(encut_eV=500.0), runner(), protocol)
-    # longer production on request ("longer if not converged")
-    longer = ProtocolSettings(volume_run_ps=0.3, production_ps=0.6)
-    status = run_production(run_dir, md, runner(), longer)
-    assert status.state is StageState.FINISHED and status.time_done_fs == pytest.approx(600.0)
-
-
-def test_runner_and_protocol_settings_from_config() -> None:
-    settings = RunnerSettings.from_mapping({"vasp_cmd": "srun --mpi=pmix vasp_gam", "walltime_s": 7200})
-    assert settings.vasp_cmd == ("srun", "--mpi=pmix", "vasp_gam")
-    with pytest.raises(InputError, match="vasp_cmd is empty"):
-        RunnerSettings.from_mapping({"vasp_cmd": ""})
-    with pytest.raises(InputError, match="unknown key"):
-        RunnerSettings.from_mapping({"vasp_cmd": "vasp", "nodes": 2})
-    with pytest.raises(InputError, match="max_errors"):
-        RunnerSettings.from_mapping({"vasp_cmd": "vasp", "max_errors": 0})
-    protocol = ProtocolSettings.from_mapping({"production_ps": 20, "volume_bounds": [0.8, 1.3]})
-    assert protocol.production_ps == 20 and protocol.volume_bounds == (0.8, 1.3)
-    with pytest.raises(InputError, match="volume_bounds"):
-        ProtocolSettings(volume_bounds=(1.2, 1.3))
-    with pytest.raises(InputError, match="unknown key"):
-        ProtocolSettings.from_mapping({"production": 20})
+# 4. importing runs made outside the pipeline; the systems and runs tables
 
 
 def test_import_of_outside_runs(tmp_path: Path) -> None:
@@ -791,61 +734,6 @@ def test_import_of_outside_runs(tmp_path: Path) -> None:
         import_run([first, second], tmp_path / "again")
     with pytest.raises(InputError, match="no run directories"):
         import_run([], tmp_path / "none")
-
-
-def run_script(name: str, **sections: object) -> None:
-    """Run a rule script as Snakemake would, with a stand-in for its ``snakemake`` object."""
-    namespaces = {k: SimpleNamespace(**v) if isinstance(v, dict) else v for k, v in sections.items()}
-    saved = sys.stderr  # the scripts send stderr to the rule's log, as the repository's scripts do
-    try:
-        runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": SimpleNamespace(**namespaces)})
-    finally:
-        if sys.stderr is not saved:
-            sys.stderr.close()
-        sys.stderr = saved
-        for handler in logging.getLogger().handlers[:]:  # basicConfig bound a handler to the closed log file
-            logging.getLogger().removeHandler(handler)
-
-
-def test_rule_scripts_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path) -> None:
-    fake_config(tmp_path, monkeypatch, eos={"v0_per_atom": 19.0, "b0_kbar": 1000.0, "b0_prime": 4.5})
-    results = tmp_path / "results" / "aimd" / "vasp"
-    elements = str(Path(__file__).parents[1] / "data" / "derived" / "elements.csv")
-    log = str(tmp_path / "log.txt")
-    run_script(
-        "aimd_systems.py",
-        input={"elements": elements},
-        output={"systems": str(results / "systems.csv"), "runs": str(results / "runs.csv")},
-        params={"systems": {"binaries": ["Ir-Ti"], "n_atoms": 8}},
-        log=[log],
-    )
-    runs = pd.read_csv(results / "runs.csv")
-    assert list(runs["run_id"]) == ["Ir4Ti4_2750K", "Ir8_2750K", "Ti8_2750K"]
-    settings = {
-        "incar": {},
-        "protocol": {"volume_run_ps": 0.3, "production_ps": 0.3},
-        "runner": {"vasp_cmd": [sys.executable, str(FAKE_VASP)], **FAST},
-    }
-    run_json = results / "Ir4Ti4_2750K" / "run.json"
-    run_script(
-        "aimd_vasp_inputs.py",
-        input={"runs": str(results / "runs.csv"), "elements": elements},
-        output={"run": str(run_json)},
-        params={**settings, "seed": 20251125},
-        wildcards={"run_id": "Ir4Ti4_2750K"},
-        log=[log],
-    )
-    assert json.loads(run_json.read_text())["composition"] == {"Ir": 4, "Ti": 4}
-    for stage in ("volume", "production"):
-        run_script(
-            "aimd_vasp_run.py",
-            input={"run": str(run_json)},
-            params={**settings, "stage": stage},
-            resources={"runtime": 60},
-            log=[log],
-        )
-    assert json.loads((run_json.parent / "volume.json").read_text())["state"] == "converged"
-    assert len(analysis.read_trace(run_json.parent / "trace.csv").table) == 100
 
 
 def test_systems_and_runs_tables_are_checked_against_their_manifests(tmp_path: Path) -> None:
@@ -879,24 +767,3 @@ def test_systems_and_runs_tables_are_checked_against_their_manifests(tmp_path: P
     write_csv(plan.systems.drop(columns="alloy_run"), tmp_path / "systems.csv")
     with pytest.raises(InputError, match=r"systems.csv:1: missing column\(s\): alloy_run"):
         read_systems(tmp_path / "systems.csv")
-
-
-def test_vasp_inputs_script_refuses_a_cut_runs_table(tmp_path: Path) -> None:
-    from hmixal.io import write_csv
-
-    plan = plan_runs({"binaries": ["Ir-Ti", "Os-Zr"], "n_atoms": 8}, melting_points(load_element_table()))
-    runs = tmp_path / "results" / "aimd" / "runs.csv"
-    write_csv(plan.runs, runs)
-    runs.write_bytes(runs.read_bytes()[:-20])  # the last run cut mid-line
-    run_json = tmp_path / "results" / "aimd" / "vasp" / "runs" / "Ir4Ti4_2750K" / "run.json"
-    elements = str(Path(__file__).parents[1] / "data" / "derived" / "elements.csv")
-    with pytest.raises(InputError, match=rf"{runs}: has 6 data rows, the last one cut mid-line, where its writer"):
-        run_script(
-            "aimd_vasp_inputs.py",
-            input={"runs": str(runs), "elements": elements},
-            output={"run": str(run_json)},
-            params={"incar": {}, "protocol": {}, "seed": 20251125},
-            wildcards={"run_id": "Ir4Ti4_2750K"},
-            log=[str(tmp_path / "log.txt")],
-        )
-    assert not run_json.exists()

@@ -135,7 +135,7 @@ BAD_ROWS = {
     "Al,Ni,0.5,-1,0,,,": "T_K not positive: T_K = 0",
     "Al,Ni,0.5,-1,-300,,,": "T_K not positive: T_K = -300",
     "Al,Ni,0.5,-1,1e400,,,": "non-finite value: T_K = inf",
-    "Al,Ni,0.5,-1,,dft,,": "unknown source_type: 'dft' (allowed: calphad, calorimetry, aimd, user)",
+    "Al,Ni,0.5,-1,,dft,,": "unknown source_type: 'dft' (allowed: calphad, calorimetry, aimd, potential_md, user)",
     "Al,Ni,0.5,-1,,,": "wrong field count: 7 fields, header has 8",
     "Al,Ni,0.5,-1,,,,,extra": "wrong field count: 9 fields, header has 8",
 }

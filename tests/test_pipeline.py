@@ -195,7 +195,8 @@ def test_emt_engine_closes_the_loop(finished_run, tmp_path):
     assert 0 < float(results["uncertainty_kJ_per_mol"].iloc[0]) < 2
     assert "not DFT" in results["reference"].iloc[0]
     final = pd.read_csv(workdir / "results/data/dataset_final.csv", keep_default_na=False)
-    assert ((final["source_type"] == "aimd") & (final["A"] == "Ag") & (final["B"] == "Cu")).sum() == 1
+    # EMT is not DFT: a potential_md row, in the training data only because emt_demo.yaml names the engine
+    assert ((final["source_type"] == "potential_md") & (final["A"] == "Ag") & (final["B"] == "Cu")).sum() == 1
 
 
 FIGURE_FILES = {

@@ -61,6 +61,20 @@ def dry_run_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
     return jobs
 
 
+def dry_run_wildcards(output: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, wildcards) of every job with wildcards that a ``snakemake -n`` printout lists."""
+    jobs: list[tuple[str, dict[str, str]]] = []
+    rule = None
+    for line in output.splitlines():
+        header = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):$", line)
+        if header:
+            rule = header.group(1)
+        elif rule and line.strip().startswith("wildcards:"):
+            items = line.split(":", 1)[1].split(", ")
+            jobs.append((rule, dict(item.strip().split("=", 1) for item in items)))
+    return jobs
+
+
 def evaluate(expression: object, attempt: int) -> float:
     """A profile resource at a given attempt (the expressions use only arithmetic and ``attempt``)."""
     return eval(str(expression), {"__builtins__": {}}, {"attempt": attempt})
@@ -82,15 +96,25 @@ def test_dry_run_gives_vasp_jobs_the_configured_mpi_resources(workdir):
     jobs = dry_run_jobs(done.stdout)
     counts = {rule: sum(1 for r, _ in jobs if r == rule) for rule in {r for r, _ in jobs}}
     binaries = yaml.safe_load((workdir / "config" / "aimd_paper.yaml").read_text())["aimd"]["systems"]["binaries"]
-    assert counts["aimd_vasp_hmix"] == len(binaries) == 37
-    # One run per alloy plus one per distinct pure liquid, each a volume stage then a production stage.
-    assert counts["aimd_vasp_inputs"] == counts["aimd_vasp_volume"] == counts["aimd_vasp_production"] > 37
+    assert counts["aimd_hmix"] == len(binaries) == 37
+    # One job per run: one per alloy plus one per distinct pure liquid (shared by the binaries at its temperature).
+    assert counts["aimd_run"] > 37
     vasp = yaml.safe_load((workdir / "config" / "config.yaml").read_text())["aimd"]["vasp"]["resources"]
     for rule, resources in jobs:
         # The account and the partition (even one named like a Python builtin) reach every job as plain strings.
         assert resources["slurm_account"] == "chem123" and resources["slurm_partition"] == "all", rule
-        if rule in ("aimd_vasp_volume", "aimd_vasp_production"):
+        if rule == "aimd_run":
             assert {key: resources[key] for key in vasp} == {key: str(value) for key, value in vasp.items()}
+            assert resources["vasp_jobs"] == "1"  # the token the profile's vasp_jobs limit counts
+    # The paper's campaign exactly: every run at its refractory element's temperature (seed §4.2), no other.
+    paper = {"Ir": 2750, "Os": 3300, "Re": 3500, "W": 3700}
+    run_ids = [wildcards["run_id"] for rule, wildcards in dry_run_wildcards(done.stdout) if rule == "aimd_run"]
+    assert len(run_ids) == counts["aimd_run"]
+    for run_id in run_ids:
+        symbols, temperature = run_id.rsplit("_", 1)
+        refractory = [el for el in paper if el in re.findall(r"[A-Z][a-z]?", symbols)]
+        allowed = {paper[el] for el in refractory} if refractory else set(paper.values())
+        assert float(temperature.rstrip("K")) in allowed, run_id
 
 
 def test_plain_slurm_profile_keeps_the_cluster_settings(workdir):

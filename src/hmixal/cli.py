@@ -188,7 +188,8 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
     import shutil
     import tempfile
 
-    from hmixal.aimd.analysis import read_trace
+    from hmixal.aimd.analysis import DEFAULT_MIN_DISCARD_FRACTION, read_trace
+    from hmixal.aimd.protocol import FINISHED, stage_point, write_outcome
     from hmixal.aimd.runner import import_run
     from hmixal.aimd.systems import run_id
 
@@ -198,6 +199,20 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
         trace_path, _ = import_run(args.run_dirs, scratch, allow_truncated=args.allow_truncated)
         trace = read_trace(trace_path)
         name = args.run_id or run_id(trace.composition, trace.target_temperature_K)
+        # The outcome the ΔH_mix rule reads: finished, made by VASP outside the pipeline (no volume loop recorded,
+        # so the zero-pressure correction falls back to its one-volume rule, docs/aimd.md).
+        engine = {"engine": "vasp", "is_dft": True, "imported": [str(Path(d).resolve()) for d in args.run_dirs]}
+        try:
+            production = stage_point(trace, DEFAULT_MIN_DISCARD_FRACTION)
+        except InputError as error:  # too short to average here; the ΔH_mix rule will say so with the file
+            production, reason = None, f"imported ({error})"
+        else:
+            reason = "imported"
+        write_outcome(
+            Path(scratch),
+            {"run": name, "state": FINISHED, "reason": reason, "composition": trace.composition,
+             "temperature_K": trace.target_temperature_K, "engine": engine, "volume": {}, "production": production},
+        )  # fmt: skip
         destination = target_root / name
         if destination.exists() and not args.force:
             raise InputError(None, None, f"{destination} exists; pass --force to replace it")
@@ -213,6 +228,70 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame(
         [{"run_id": name, "directory": str(destination), "steps": len(trace.table), "segments": len(args.run_dirs)}]
     )
+
+
+def _aimd_config(files: Sequence[str], base: str) -> dict:
+    """The ``aimd`` section of the workflow config (``base`` first, then the files in order, as Snakemake merges)."""
+    from hmixal.config import merge_config, read_config_file
+
+    config: dict = {}
+    for path in [base, *files] if base else list(files):
+        merge_config(config, read_config_file(path))
+    if "aimd" not in config:
+        raise InputError(files[-1] if files else base, None, "no aimd section in the config")
+    return config
+
+
+def cmd_aimd_inputs(args: argparse.Namespace) -> pd.DataFrame:
+    """Write the complete inputs of one system's three runs (alloy, pure A, pure B) for inspection, nothing run."""
+    from hmixal.aimd.campaign import make_engine, protocol_settings, run_counts
+    from hmixal.aimd.protocol import RUN_RECORD, prepare_run, read_run_record
+    from hmixal.aimd.systems import melting_points, plan_runs
+    from hmixal.elements import load_element_table
+    from hmixal.splits import derive_seed
+
+    config = _aimd_config(args.config, args.base)
+    aimd = config["aimd"]
+    elements = load_element_table()
+    systems = {k: v for k, v in aimd.get("systems", {}).items() if k != "plan"}
+    entry: object = args.system if args.T is None else {"system": args.system, "T_K": args.T}
+    plan = plan_runs({**systems, "binaries": [entry]}, melting_points(elements))
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError(out, None, "exists and is not empty; choose a new --out directory")
+    protocol = protocol_settings(aimd)
+    rows = []
+    for _, run in plan.runs.iterrows():
+        seed = derive_seed(int(config.get("seed", 0)), "aimd", run["run_id"])
+        engine = make_engine(aimd, seed)
+        run_dir = out / run["run_id"]
+        prepare_run(run_dir, engine, run_counts(run), float(run["T_K"]), protocol, seed, elements)
+        record = read_run_record(run_dir, engine, protocol)
+        first = run_dir / "vol_00"
+        rows.append(
+            {"run_id": run["run_id"], "T_K": run["T_K"], "start_volume_A3": round(record["start_volume_A3"], 2),
+             "B_guess_GPa": round(record["bulk_modulus_guess_kbar"] / 10.0, 1),
+             "files": " ".join(sorted(p.name for p in first.iterdir())), "directory": str(run_dir / RUN_RECORD)}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def cmd_aimd_status(args: argparse.Namespace) -> pd.DataFrame:
+    """Every run of the campaign: stage, simulated ps, mean pressure ± SE, drift, outcome and what happens next."""
+    from hmixal.aimd.campaign import campaign_status, make_engine, protocol_settings
+
+    aimd = _aimd_config(args.config, args.base)["aimd"]
+    engine = make_engine(aimd, 0)
+    root = Path(args.results) / "aimd" / str(aimd["engine"]) / "runs"
+    table = campaign_status(root, engine, protocol_settings(aimd).min_discard_fraction)
+    binaries = Path(args.results) / "aimd" / str(aimd["engine"]) / "binaries"
+    verdicts: dict[str, list[str]] = {}
+    for path in sorted(binaries.glob("*.csv")) if binaries.is_dir() else []:
+        for _, row in pd.read_csv(path, keep_default_na=False).iterrows():
+            for source in str(row["source"]).split(";"):
+                verdicts.setdefault(Path(source).name, []).append(f"{row['A']}-{row['B']} {row['status']}")
+    table["binaries"] = [", ".join(verdicts.get(run, [])) for run in table["run"]]
+    return table
 
 
 def _default_schema() -> Path:
@@ -293,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20, help="how many binaries (default 20)")
     p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
 
-    aimd = sub.add_parser("aimd", help="AIMD runs: import finished VASP runs", description="AIMD runs")
+    aimd = sub.add_parser("aimd", help="AIMD runs: inputs, status, import", description="AIMD runs")
     aimd_sub = aimd.add_subparsers(dest="aimd_command", required=True, metavar="ACTION")
     p = aimd_sub.add_parser(
         "import",
@@ -310,6 +389,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an earlier import of the same run id")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(func=cmd_aimd_import)
+
+    def add_config_arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", nargs="*", default=[], metavar="FILE", help="config files as given to snakemake")
+        p.add_argument("--base", default="config/config.yaml", help="read first (default: config/config.yaml)")
+        p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+
+    p = aimd_sub.add_parser(
+        "inputs",
+        help="write one system's complete run inputs for inspection (nothing is submitted)",
+        description="Writes what the pipeline's aimd_run jobs would start from for the alloy and the two pure "
+        "liquids of SYSTEM: run.json and the first volume stage's inputs (VASP: INCAR, KPOINTS, POSCAR, and POTCAR "
+        "or, without PMG_VASP_PSP_DIR, POTCAR.spec).",
+    )
+    p.add_argument("system", metavar="SYSTEM", help="binary A-B, e.g. Ir-Ti")
+    p.add_argument("--T", type=float, default=None, help="temperature in K (default: the config's rule)")
+    p.add_argument("--out", required=True, help="a new directory for the inputs")
+    add_config_arguments(p)
+    p.set_defaults(func=cmd_aimd_inputs)
+
+    p = aimd_sub.add_parser(
+        "status",
+        help="every run's stage, simulated ps, mean pressure ± SE, drift, outcome and what happens next",
+        description="Reads results/aimd/<engine>/runs/*: nothing is run or changed.",
+    )
+    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+    add_config_arguments(p)
+    p.set_defaults(func=cmd_aimd_status)
 
     p = add(
         "check-config",

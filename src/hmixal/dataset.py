@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from hmixal.elements import ELEMENTS
-from hmixal.errors import InputError
+from hmixal.errors import InputError, reject_unknown_keys
 from hmixal.manifest import read_verified_bytes, read_verified_csv
 from hmixal.miedema import hmix as miedema_hmix
 
@@ -38,11 +39,33 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("A", "B", "x_B", "hmix_kJ_per_mol")
 # `status` and `comment` are read from every input and carried by stage tables (calorimetry, AIMD), but
 # they are not part of the merged dataset: only `status == value` rows reach it.
 TABLE_COLUMNS: tuple[str, ...] = (*DATASET_COLUMNS, "status", "comment")
-SOURCE_TYPES: tuple[str, ...] = ("calphad", "calorimetry", "aimd", "user")
+# aimd: DFT molecular dynamics (the seed's VASP protocol); potential_md: molecular dynamics on an interatomic
+# potential instead of DFT (EMT, a machine-learned potential), whose `reference` names the engine (below).
+SOURCE_TYPES: tuple[str, ...] = ("calphad", "calorimetry", "aimd", "potential_md", "user")
+POTENTIAL_MD = "potential_md"
+# Source types of simulated determinations: a row of the pipeline's own simulations (a recomputed row) is paired
+# with a row of these types from another input at the same point (docs/dataset.md).
+SIMULATION_SOURCE_TYPES: tuple[str, ...] = ("aimd", POTENTIAL_MD)
+# A potential_md row's reference starts with the engine: 'engine=emt; <free text>' (lower-case name). ':' is
+# allowed so that an ASE calculator given as 'module:factory' can be its own engine name.
+ENGINE_PREFIX = "engine="
+_ENGINE_NAME = re.compile(r"[a-z0-9][a-z0-9._+:-]*")
+_ENGINE_REFERENCE = re.compile(r"engine=([A-Za-z0-9][A-Za-z0-9._+:-]*);")
 # value: a number; phase_separation / not_computed: the seed's Table 1 "X" and "N/A"; estimated: an
 # ESPEI dataset marked as an estimate rather than a measurement.
 STATUSES: tuple[str, ...] = ("value", "phase_separation", "not_computed", "estimated")
 KEPT_STATUS = "value"
+# Statuses that determine a point (a value, or "this liquid separates"): only these pair a recomputed row with a
+# published one. not_computed and estimated say nothing about the point.
+DETERMINATION_STATUSES: tuple[str, ...] = (KEPT_STATUS, "phase_separation")
+# Published vs recomputed (config dataset.recomputed): which one trains, and when two rows are the same point.
+# x_B: half the composition step of the seed's 100-atom cells (0.01), so neighbouring cells stay distinct while
+# e.g. 127/256 and 0.5 match. T: the pipeline's temperatures are multiples of 50 K or explicit overrides; 10 K
+# matches a temperature written with rounding and keeps neighbouring 50 K steps apart.
+PREFER_CHOICES: tuple[str, ...] = ("published", "recomputed")
+DEFAULT_PREFER = "published"
+DEFAULT_X_B_TOLERANCE = 0.005
+DEFAULT_T_TOLERANCE_K = 10.0
 # Provenance carried by validated rows (never written to the merged dataset).
 PROVENANCE_COLUMNS: tuple[str, ...] = ("swapped", "file", "line", "location", "raw")
 ROW_COLUMNS: tuple[str, ...] = TABLE_COLUMNS + PROVENANCE_COLUMNS
@@ -106,6 +129,9 @@ class Table:
     n_read: int
     extra_columns: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    # True for the pipeline's own simulation results (results/aimd/aimd_results.csv): its rows are "recomputed"
+    # and are paired with published rows of the same point (merge_dataset, docs/dataset.md).
+    recomputed: bool = False
 
 
 class RowError(ValueError):
@@ -175,6 +201,27 @@ def _element(fields: Mapping[str, object], column: str) -> str:
     return symbol
 
 
+def reference_engine(reference: str) -> str | None:
+    """The engine a reference names at its start ('engine=emt; ASE EMT, not DFT' → 'emt'), lower-case, or None."""
+    match = _ENGINE_REFERENCE.match(reference.strip())
+    return match.group(1).lower() if match else None
+
+
+def engine_name(engine: str) -> str:
+    """An engine name checked and lower-cased ('EMT' → 'emt'): letters, digits and . _ + : -, as references write it."""
+    name = str(engine).strip().lower()
+    if not _ENGINE_NAME.fullmatch(name):
+        raise InputError(
+            None, None, f"engine name {engine!r}: use letters, digits and . _ + : - only (e.g. 'emt', 'mace-mp-0')"
+        )
+    return name
+
+
+def engine_reference(engine: str, text: str) -> str:
+    """The ``reference`` of a simulated row in the form :func:`reference_engine` reads: 'engine=<name>; <text>'."""
+    return f"{ENGINE_PREFIX}{engine_name(engine)}; {text.strip()}"
+
+
 def _choice(fields: Mapping[str, object], column: str, allowed: Sequence[str], default: str) -> str:
     text = _text(fields.get(column))
     if not text:
@@ -229,6 +276,15 @@ def normalise_fields(
     uncertainty = _number(fields, "uncertainty_kJ_per_mol", required=False)
     if uncertainty is not None and uncertainty < 0:
         raise RowError("negative uncertainty", f"uncertainty_kJ_per_mol = {uncertainty:g}")
+    source_type = _choice(fields, "source_type", SOURCE_TYPES, default_source_type)
+    reference = _text(fields.get("reference"))
+    if source_type == POTENTIAL_MD and reference_engine(reference) is None:
+        # The engine decides whether the row may train (dataset.train_on_potential_md): it must be readable.
+        raise RowError(
+            "missing engine",
+            f"a {POTENTIAL_MD} row's reference must start with 'engine=<name>;' "
+            f"(e.g. 'engine=emt; ASE EMT, not DFT'), got {reference!r}",
+        )
     swapped = a > b
     if swapped:
         a, b, x_b = b, a, round(1.0 - x_b, ROUND_DECIMALS)
@@ -238,9 +294,9 @@ def normalise_fields(
         "x_B": x_b,
         "hmix_kJ_per_mol": hmix,
         "T_K": t_k,
-        "source_type": _choice(fields, "source_type", SOURCE_TYPES, default_source_type),
+        "source_type": source_type,
         "source": _text(fields.get("source")) or default_source,
-        "reference": _text(fields.get("reference")),
+        "reference": reference,
         "uncertainty_kJ_per_mol": uncertainty,
         "status": status,
         "comment": _text(fields.get("comment")),
@@ -562,6 +618,187 @@ def _no_row_warnings(tables: Sequence[Table]) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class ProvenancePolicy:
+    """Which simulated rows may train: the engines whose ``potential_md`` rows are let in (config
+    ``dataset.train_on_potential_md``), and which of a published and a recomputed determination of one point is
+    kept (``dataset.recomputed``: prefer, x_B_tolerance, T_tolerance_K)."""
+
+    train_on_potential_md: tuple[str, ...] = ()
+    prefer: str = DEFAULT_PREFER
+    x_B_tolerance: float = DEFAULT_X_B_TOLERANCE
+    T_tolerance_K: float = DEFAULT_T_TOLERANCE_K
+
+    def __post_init__(self) -> None:
+        engines = self.train_on_potential_md
+        if isinstance(engines, str):  # a bare string would be read letter by letter
+            raise InputError(
+                None, None, f"dataset.train_on_potential_md must be a list of engine names, got {engines!r}"
+            )
+        object.__setattr__(self, "train_on_potential_md", tuple(sorted({engine_name(e) for e in engines})))
+        if self.prefer not in PREFER_CHOICES:
+            choices = " or ".join(PREFER_CHOICES)
+            raise InputError(None, None, f"dataset.recomputed.prefer must be {choices}, got {self.prefer!r}")
+        # x_B tolerance below 0.5: at 0.5 every composition of a binary would be "the same point".
+        for name, value, upper in (
+            ("x_B_tolerance", self.x_B_tolerance, 0.5),
+            ("T_tolerance_K", self.T_tolerance_K, math.inf),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < upper:
+                raise InputError(
+                    None, None, f"dataset.recomputed.{name} must be a number in [0, {upper:g}), got {value!r}"
+                )
+
+
+def provenance_policy(dataset_config: Mapping[str, Any]) -> ProvenancePolicy:
+    """The policy from a config's ``dataset`` mapping (``train_on_potential_md``, ``recomputed``); absent keys
+    take the defaults of :class:`ProvenancePolicy`, other keys of ``recomputed`` are an InputError."""
+    recomputed = dict(dataset_config.get("recomputed") or {})
+    reject_unknown_keys(recomputed, ("prefer", "x_B_tolerance", "T_tolerance_K"), "dataset.recomputed")
+    engines = dataset_config.get("train_on_potential_md") or ()
+    return ProvenancePolicy(
+        # A bare string is passed on as it is, for ProvenancePolicy to refuse (tuple() would split it into letters).
+        train_on_potential_md=engines if isinstance(engines, str) else tuple(engines),
+        prefer=recomputed.get("prefer", DEFAULT_PREFER),
+        x_B_tolerance=recomputed.get("x_B_tolerance", DEFAULT_X_B_TOLERANCE),
+        T_tolerance_K=recomputed.get("T_tolerance_K", DEFAULT_T_TOLERANCE_K),
+    )
+
+
+def excluded_by_engine(rows: pd.DataFrame, policy: ProvenancePolicy) -> pd.Series:
+    """Rows (any status) of source type ``potential_md`` whose engine the policy does not name: kept out of training."""
+    engines = rows["reference"].map(lambda r: reference_engine(str(r)))
+    return (rows["source_type"] == POTENTIAL_MD) & ~engines.isin(policy.train_on_potential_md)
+
+
+def _side(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One side of a published/recomputed comparison, as written to the summary."""
+    return {
+        "x_B": float(row["x_B"]),
+        "T_K": _json_number(row["T_K"]),
+        "status": row["status"],
+        "hmix_kJ_per_mol": _json_number(row["hmix_kJ_per_mol"]),
+        "uncertainty_kJ_per_mol": _json_number(row["uncertainty_kJ_per_mol"]),
+        "source_type": row["source_type"],
+        "engine": reference_engine(str(row["reference"])),
+        "source": row["source"],
+        "file": row["file"],
+        "line": None if pd.isna(row["line"]) else int(row["line"]),
+    }
+
+
+def same_point(published: Mapping[str, Any], recomputed: Mapping[str, Any], policy: ProvenancePolicy) -> bool:
+    """Whether two rows describe one point: same A and B, x_B and T_K within the policy's tolerances.
+
+    A missing T_K on either side matches any temperature: the rows cannot be told apart, and pairing them (one
+    trains, the other is reported) is the safe side of counting one point twice.
+    """
+    if published["A"] != recomputed["A"] or published["B"] != recomputed["B"]:
+        return False
+    # The 1e-9 absorbs float noise, so a cell's 0.495 matches 0.5 at tolerance 0.005 as written.
+    if abs(float(published["x_B"]) - float(recomputed["x_B"])) > policy.x_B_tolerance + 1e-9:
+        return False
+    t_pub, t_rec = _json_number(published["T_K"]), _json_number(recomputed["T_K"])
+    return t_pub is None or t_rec is None or abs(t_pub - t_rec) <= policy.T_tolerance_K + 1e-9
+
+
+def pair_recomputed(
+    rows: pd.DataFrame, recomputed_files: Iterable[str], policy: ProvenancePolicy
+) -> tuple[list[dict[str, Any]], set[Any]]:
+    """Pair each recomputed determination with the published determinations of the same point.
+
+    Recomputed rows are those of ``recomputed_files`` (the pipeline's own simulations); their published
+    counterparts are rows of the other inputs whose source type is a simulation (``SIMULATION_SOURCE_TYPES``).
+    Only ``value`` and ``phase_separation`` rows pair (``DETERMINATION_STATUSES``). Returns the comparisons (for
+    the summary) and the index labels of the value rows that leave training: the recomputed ones when
+    ``policy.prefer`` is ``published``, the published ones when it is ``recomputed``.
+    """
+    files = set(recomputed_files)
+    determined = rows[rows["status"].isin(DETERMINATION_STATUSES)]
+    is_recomputed = determined["file"].isin(files)
+    published = determined[~is_recomputed & determined["source_type"].isin(SIMULATION_SOURCE_TYPES)]
+    by_pair: dict[tuple[str, str], list[tuple[Any, dict[str, Any]]]] = {}
+    for label, row in published.iterrows():
+        by_pair.setdefault((row["A"], row["B"]), []).append((label, row.to_dict()))
+    comparisons: list[dict[str, Any]] = []
+    out: set[Any] = set()
+    for label, rec in determined[is_recomputed].iterrows():
+        for pub_label, pub in by_pair.get((rec["A"], rec["B"]), []):
+            if not same_point(pub, rec, policy):
+                continue
+            dropped, dropped_row = (label, rec) if policy.prefer == "published" else (pub_label, pub)
+            if dropped_row["status"] == KEPT_STATUS:
+                out.add(dropped)
+            h_pub, h_rec = _json_number(pub["hmix_kJ_per_mol"]), _json_number(rec["hmix_kJ_per_mol"])
+            u_pub, u_rec = _json_number(pub["uncertainty_kJ_per_mol"]), _json_number(rec["uncertainty_kJ_per_mol"])
+            both = h_pub is not None and h_rec is not None
+            difference = round(h_rec - h_pub, 6) if both else None  # type: ignore[operator]
+            # Combined standard uncertainty only when both sides give one (Table 1 gives none).
+            combined = math.hypot(u_pub, u_rec) if both and u_pub is not None and u_rec is not None else None
+            comparisons.append(
+                {
+                    "A": rec["A"],
+                    "B": rec["B"],
+                    "published": _side(pub),
+                    "recomputed": _side(rec),
+                    "status_agrees": pub["status"] == rec["status"],
+                    "difference_kJ_per_mol": difference,
+                    "combined_uncertainty_kJ_per_mol": None if combined is None else round(combined, 6),
+                    "kept": policy.prefer,
+                }
+            )
+    comparisons.sort(
+        key=lambda c: (c["A"], c["B"], c["recomputed"]["x_B"], c["published"]["file"], c["published"]["source"])
+    )
+    return comparisons, out
+
+
+def _provenance_summary(
+    rows: pd.DataFrame,
+    engine_out: pd.Series,
+    comparisons: Sequence[Mapping[str, Any]],
+    replaced: set[Any],
+    recomputed_files: Sequence[str],
+    policy: ProvenancePolicy,
+) -> dict[str, Any]:
+    """The summary's ``excluded_by_engine`` and ``recomputed`` sections."""
+    out_rows = sort_dataset(rows[engine_out][[*DATASET_COLUMNS, "status"]])
+    listed = [
+        {
+            "A": r["A"],
+            "B": r["B"],
+            "x_B": r["x_B"],
+            "T_K": _json_number(r["T_K"]),
+            "status": r["status"],
+            "hmix_kJ_per_mol": _json_number(r["hmix_kJ_per_mol"]),
+            "engine": reference_engine(str(r["reference"])),
+            "source": r["source"],
+        }
+        for r in out_rows.to_dict("records")
+    ]
+    engines = Counter(str(e["engine"]) for e in listed)
+    recomputed_rows = rows[rows["file"].isin(recomputed_files)]
+    return {
+        "excluded_by_engine": {
+            "train_on_potential_md": list(policy.train_on_potential_md),
+            "total": len(listed),
+            "values": sum(e["status"] == KEPT_STATUS for e in listed),
+            "by_engine": dict(sorted(engines.items())),
+            "rows": listed,
+        },
+        "recomputed": {
+            "prefer": policy.prefer,
+            "x_B_tolerance": policy.x_B_tolerance,
+            "T_tolerance_K": policy.T_tolerance_K,
+            "files": list(recomputed_files),
+            "rows": len(recomputed_rows),
+            "pairs": len(comparisons),
+            "kept_out_of_training": len(replaced),
+            "comparisons": [dict(c) for c in comparisons],
+        },
+    }
+
+
+@dataclass(frozen=True)
 class Merged:
     """The merged dataset, every reject (inputs and cross-input duplicates) and the summary."""
 
@@ -585,6 +822,7 @@ def merge_dataset(
     rejects: Sequence[pd.DataFrame] = (),
     max_rejects: int = 0,
     not_loaded: pd.DataFrame | None = None,
+    policy: ProvenancePolicy | None = None,
 ) -> Merged:
     """Merge validated inputs into the dataset (status == value rows, sorted), failing on too many rejects.
 
@@ -593,6 +831,10 @@ def merge_dataset(
     source files an upstream stage could not read (``read_load_report``): they go to the rejects table and
     the summary but, not being rows, never count toward ``max_rejects``. Inputs that add no row and sources
     whose scale is off (``check_scales``) are logged as warnings and listed in the summary.
+
+    ``policy`` (default :class:`ProvenancePolicy`): ``potential_md`` rows of engines it does not name stay out
+    of the dataset (``excluded_by_engine`` in the summary); a recomputed row (a table with ``recomputed``) and a
+    published simulation of the same point are paired, one kept and the other reported beside it (``recomputed``).
     """
     frames = [t.rows for t in tables if len(t.rows)]
     combined = pd.concat(frames, ignore_index=True) if frames else _rows_frame([])
@@ -604,8 +846,14 @@ def merge_dataset(
             f"first reasons:\n{format_rejects(rejected.head(_FIRST_REJECTS_SHOWN))}",
             rejected,
         )
-    kept = combined[combined["status"] == KEPT_STATUS]
+    policy = policy if policy is not None else ProvenancePolicy()
+    recomputed_files = [t.file for t in tables if t.recomputed]
+    engine_out = excluded_by_engine(combined, policy)
+    comparisons, replaced = pair_recomputed(combined[~engine_out], recomputed_files, policy)
+    kept = combined[(combined["status"] == KEPT_STATUS) & ~engine_out & ~combined.index.isin(list(replaced))]
     dataset = sort_dataset(kept[list(DATASET_COLUMNS)])
+    provenance = _provenance_summary(combined, engine_out, comparisons, replaced, recomputed_files, policy)
+    _log_provenance(provenance)
     unloaded = not_loaded if not_loaded is not None else rejects_frame()
     warnings = _no_row_warnings(tables) + check_scales(combined)
     for warning in warnings:
@@ -614,8 +862,49 @@ def merge_dataset(
     for row in unloaded.to_dict("records"):
         line = "" if pd.isna(row["line"]) else f":{row['line']}"
         log.warning("%s%s: %s", row["file"], line, row["reason"])
-    summary = summarize(tables, combined, dataset, rejected, unloaded, warnings)
+    summary = summarize(tables, combined, dataset, rejected, unloaded, warnings, provenance)
     return Merged(dataset, concat_rejects([rejected, unloaded]), summary)
+
+
+def _log_provenance(provenance: Mapping[str, Any]) -> None:
+    """Log the rows the provenance rules kept out of training, so a run never drops them unannounced."""
+    engines = provenance["excluded_by_engine"]
+    for engine, n in engines["by_engine"].items():
+        log.warning(
+            "%d %s row(s) of engine %s kept out of the dataset: the engine is not in dataset.train_on_potential_md %s",
+            n,
+            POTENTIAL_MD,
+            engine,
+            engines["train_on_potential_md"],
+        )
+    recomputed = provenance["recomputed"]
+    for c in recomputed["comparisons"]:
+        pub, rec = c["published"], c["recomputed"]
+        difference = c["difference_kJ_per_mol"]
+        if not c["status_agrees"]:
+            log.warning(
+                "%s-%s x_B=%g: published %s (%s) but recomputed %s (%s); the %s one is kept for training",
+                c["A"],
+                c["B"],
+                rec["x_B"],
+                pub["status"],
+                pub["source"],
+                rec["status"],
+                rec["source"],
+                c["kept"],
+            )
+        log.info(
+            "%s-%s x_B=%g: published %s (%s) vs recomputed %s (%s)%s; %s kept for training",
+            c["A"],
+            c["B"],
+            rec["x_B"],
+            pub["hmix_kJ_per_mol"] if pub["status"] == KEPT_STATUS else pub["status"],
+            pub["source"],
+            rec["hmix_kJ_per_mol"] if rec["status"] == KEPT_STATUS else rec["status"],
+            rec["source"],
+            "" if difference is None else f", difference {difference:+.3f} kJ/mol",
+            c["kept"],
+        )
 
 
 def sort_dataset(frame: pd.DataFrame) -> pd.DataFrame:
@@ -643,12 +932,16 @@ def summarize(
     rejects: pd.DataFrame,
     not_loaded: pd.DataFrame | None = None,
     warnings: Sequence[Mapping[str, Any]] = (),
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Counts for people and checks: points and binaries per source, statuses, swaps, overlaps, rejects.
 
     ``rejects`` are rejected input rows (the ones ``max_rejects`` limits); ``not_loaded`` source files and
-    ``warnings`` (no rows, scale) are listed separately.
+    ``warnings`` (no rows, scale) are listed separately; ``provenance`` holds the ``excluded_by_engine`` and
+    ``recomputed`` sections (:func:`merge_dataset`; without it, none of those rules ran and both are empty).
     """
+    if provenance is None:
+        provenance = _provenance_summary(rows, rows["file"].isin([]), [], set(), [], ProvenancePolicy())
     unloaded = not_loaded if not_loaded is not None else rejects_frame()
     elements = sorted(set(dataset["A"]) | set(dataset["B"]), key=ELEMENTS.index)
     excluded: dict[str, list[dict[str, object]]] = {}
@@ -683,6 +976,7 @@ def summarize(
             "by_status": {s: int(n) for s, n in sorted(Counter(t.rows["status"]).items())},
             "dropped_columns": list(t.extra_columns),
             "notes": list(t.notes),
+            "recomputed": t.recomputed,
         }
         for t in tables
     ]
@@ -694,6 +988,8 @@ def summarize(
         "by_source_type": _per_source_type(dataset),
         "swapped_normalised": int(rows["swapped"].sum()),
         "excluded_by_status": excluded,
+        "excluded_by_engine": provenance["excluded_by_engine"],
+        "recomputed": provenance["recomputed"],
         "shared_compositions": {
             "compositions": len(shared),
             "across_source_types": int((shared["source_types"] > 1).sum()),
@@ -742,6 +1038,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     for status, entries in summary["excluded_by_status"].items():
         listed = ", ".join(f"{e['A']}-{e['B']} x_B={e['x_B']:g} ({e['source']})" for e in entries)
         out.append(f"- {status} ({len(entries)}): {listed or 'none'}")
+    out += _provenance_markdown(summary)
     rejects = summary["rejects"]
     out += ["", f"## Rejects: {rejects['total']}", ""]
     out += [f"- {reason}: {n}" for reason, n in rejects["by_reason"].items()] or ["- none"]
@@ -768,6 +1065,62 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     if notes:
         out += ["", "## Notes", "", *notes]
     return "\n".join(out) + "\n"
+
+
+def _cell(value: object, fmt: str = "g") -> str:
+    return "" if value is None else format(value, fmt)
+
+
+def _point(side: Mapping[str, Any]) -> str:
+    """A comparison side for a Markdown cell: the value or the status."""
+    return _cell(side["hmix_kJ_per_mol"]) if side["status"] == KEPT_STATUS else side["status"]
+
+
+def _provenance_markdown(summary: Mapping[str, Any]) -> list[str]:
+    """The summary.md sections of the engine filter and of the published/recomputed pairs."""
+    engines = summary.get("excluded_by_engine")
+    recomputed = summary.get("recomputed")
+    if engines is None or recomputed is None:
+        return []
+    named = ", ".join(engines["train_on_potential_md"]) or "none"
+    out = [
+        "",
+        f"## Interatomic-potential rows kept out of training: {engines['total']} ({engines['values']} with a value)",
+        "",
+        f"Engines whose `{POTENTIAL_MD}` rows may train (dataset.train_on_potential_md): {named}.",
+    ]
+    if engines["rows"]:
+        out += ["", *(f"- {engine}: {n} row(s)" for engine, n in engines["by_engine"].items())]
+        out += [
+            f"  - {e['A']}-{e['B']} x_B={e['x_B']:g} T={_cell(e['T_K'])} {e['status']} "
+            f"{_cell(e['hmix_kJ_per_mol'])} ({e['engine']}, {e['source']})"
+            for e in engines["rows"]
+        ]
+    out += [
+        "",
+        f"## Published and recomputed values of one point: {recomputed['pairs']} pair(s)",
+        "",
+        f"Recomputed rows: {recomputed['rows']} (from {', '.join(recomputed['files']) or 'no recomputed input'}); "
+        f"kept for training: the {recomputed['prefer']} one of each pair (dataset.recomputed.prefer); "
+        f"{recomputed['kept_out_of_training']} value row(s) left out; same point: x_B within "
+        f"{recomputed['x_B_tolerance']:g}, T within {recomputed['T_tolerance_K']:g} K.",
+    ]
+    if recomputed["comparisons"]:
+        out += [
+            "",
+            "| A | B | x_B | T_K | published (kJ/mol) | ± | recomputed (kJ/mol) | ± | recomputed − published "
+            "| ± combined | kept |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for c in recomputed["comparisons"]:
+            pub, rec = c["published"], c["recomputed"]
+            out.append(
+                f"| {c['A']} | {c['B']} | {rec['x_B']:g} | {_cell(rec['T_K'])} | {_point(pub)} | "
+                f"{_cell(pub['uncertainty_kJ_per_mol'])} | {_point(rec)} | {_cell(rec['uncertainty_kJ_per_mol'])} | "
+                f"{_cell(c['difference_kJ_per_mol'], '+.3f')} | {_cell(c['combined_uncertainty_kJ_per_mol'], '.3f')} | "
+                f"{c['kept']} |"
+            )
+    return out
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

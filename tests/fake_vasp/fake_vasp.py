@@ -1,19 +1,40 @@
 """A stand-in for the VASP executable in tests: writes VASP-format MD output from INCAR and POSCAR.
 
-Not physics: positions random-walk, energies and temperatures are noisy constants, and the pressure follows a
-Birch–Murnaghan equation of state of the cell volume plus noise, so that the volume loop has something to find.
-The output files follow VASP 6 formats (OSZICAR MD lines, OUTCAR stress/energy blocks and timing footer,
-XDATCAR, CONTCAR with velocities, vasprun.xml), which is what the parsers and custodian's handlers read.
+Not physics, but the statistics of hot Nosé–Hoover dynamics: positions random-walk; the static energy and
+pressure follow one Birch–Murnaghan equation of state of the cell volume (P = −dE/dV exactly, so that a
+zero-pressure correction can be tested end to end) with the ions' kinetic pressure 2 E_K/(3V) added; the
+temperature, potential energy and pressure fluctuate with AR(1) noise of a chosen correlation time; the
+conserved quantity E = F + EK + SP + SK drifts at a chosen rate, the thermostat energies SP + SK taking up the
+difference; each step prints its electronic iterations, a chosen fraction of steps running to NELM.
+The output files follow VASP 6 formats (OSZICAR electronic and MD lines, OUTCAR stress/energy blocks and
+timing footer, XDATCAR, CONTCAR with velocities, vasprun.xml), which is what the parsers and custodian's
+handlers read.
 
-Behaviour is set by a JSON file named in the environment variable FAKE_VASP_CONFIG:
+Behaviour is set by a JSON file named in the environment variable FAKE_VASP_CONFIG (unknown keys: exit 2):
   step_seconds       sleep per ionic step (custodian monitors need time to look)
-  eos                {"v0_per_atom": Å^3, "b0_kbar": kbar, "b0_prime": -}; pressure noise "p_noise_kbar"
+  eos                {"v0_per_atom": Å^3, "b0_kbar": kbar (or "b0_GPa"), "b0_prime": -, "e0_per_atom": eV}:
+                     static E(V) = N e0 + E_BM(V) and P(V) = −dE/dV; default: V0 = the POSCAR volume,
+                     B0 = 1500 kbar, B0' = 4.5, e0 = −8 eV
+  p_noise_kbar       standard deviation of the pressure noise per step (default 1)
+  p_corr_steps       its correlation time in steps, AR(1) coefficient exp(−1/τ) (default 0: uncorrelated)
+  e_noise_eV_per_atom  standard deviation of F per step / √N (default 0.02; the same for every N as before)
+  e_corr_steps       correlation time of the F and temperature noise (default: p_corr_steps)
+  t_noise            relative temperature noise per step (default 0.03)
+  drift_eV_per_ps    drift of the conserved quantity, eV per cell per ps (default 0)
+  conserved_noise_eV its step-to-step noise (default 0.002)
+  scf_iterations     [least, most] electronic iterations of a converged step (default [NELMIN or 4, +6],
+                     kept below NELM)
+  nelm_fraction      fraction of steps whose SCF runs to NELM, unconverged (default 0)
+  dos_per_eV_atom    density of states at E_F for the electronic entropy: T S = N (π²/3) g σ² with σ = SIGMA,
+                     "energy  without entropy" = F + T S and E0 = F + T S / 2 (default 1)
+  seed               mixed into the seed taken from the POSCAR (default 0)
   errors             list of {"message", "at_step", "stream": "stdout"|"stderr", "fatal", "while_incar": {...}}:
                      the message is printed at that step while the INCAR has those values; fatal ones exit(1)
   stall              {"at_step", "while_incar"}: stop writing and sleep (a frozen job) until killed
   kill_at_step       die mid-step (no footer, half-written last lines), as a run killed by the batch system
-Every invocation is appended to fake_vasp.calls (one JSON line per run) in the working directory.
-A STOPCAR with LSTOP = .TRUE. makes the run stop cleanly after the current step, as VASP does.
+The same config and POSCAR give the same output. Every invocation is appended to fake_vasp.calls (one JSON
+line per run) in the working directory. A STOPCAR with LSTOP = .TRUE. makes the run stop cleanly after the
+current step, as VASP does.
 """
 
 from __future__ import annotations
@@ -29,6 +50,35 @@ from pathlib import Path
 
 KB_EV = 8.617333262e-5
 EV_A3_TO_KBAR = 1602.1766208
+CONFIG_KEYS = frozenset({
+    "step_seconds", "eos", "p_noise_kbar", "p_corr_steps", "e_noise_eV_per_atom", "e_corr_steps", "t_noise",
+    "drift_eV_per_ps", "conserved_noise_eV", "scf_iterations", "nelm_fraction", "dos_per_eV_atom", "seed",
+    "errors", "stall", "kill_at_step",
+})  # fmt: skip
+EOS_KEYS = frozenset({"v0_per_atom", "b0_kbar", "b0_GPa", "b0_prime", "e0_per_atom"})
+
+
+class AR1:
+    """Stationary AR(1) noise: x_k = φ x_(k−1) + √(1 − φ²) σ ξ_k with φ = exp(−1/τ); τ = 0 is white noise."""
+
+    def __init__(self, rng: random.Random, sigma: float, tau_steps: float) -> None:
+        self.rng, self.sigma = rng, sigma
+        self.phi = math.exp(-1.0 / tau_steps) if tau_steps > 0 else 0.0
+        self.x = None
+
+    def next(self) -> float:
+        kick = self.rng.gauss(0, self.sigma)
+        # the first value is drawn from the stationary distribution, so no warm-up transient
+        self.x = kick if self.x is None else self.phi * self.x + math.sqrt(1.0 - self.phi**2) * kick
+        return self.x
+
+
+def birch_murnaghan(volume: float, v0: float, b0_ev_a3: float, b0_prime: float) -> tuple[float, float]:
+    """Third-order Birch–Murnaghan energy (eV, relative to V0) and pressure (eV/Å^3) of a cell volume."""
+    eta = (v0 / volume) ** (2.0 / 3.0)
+    energy = 9.0 * v0 * b0_ev_a3 / 16.0 * ((eta - 1.0) ** 3 * b0_prime + (eta - 1.0) ** 2 * (6.0 - 4.0 * eta))
+    pressure = 1.5 * b0_ev_a3 * (eta**3.5 - eta**2.5) * (1.0 + 0.75 * (b0_prime - 4.0) * (eta - 1.0))
+    return energy, pressure
 
 
 def read_incar(path: Path) -> dict[str, str]:
@@ -93,11 +143,45 @@ def fmt_osz(x: float, digits: int) -> str:
     return ("-" if x < 0 else "0") + f"{text}E{exponent:+03d}"
 
 
+def fmt_fortran(x: float, digits: int) -> str:
+    """Fortran E format with a 0.-mantissa, as VASP's electronic lines: 0.39480E+03, -0.14813E+04."""
+    if x == 0:
+        return "0." + "0" * digits + "E+00"
+    exponent = math.floor(math.log10(abs(x))) + 1
+    mantissa = abs(x) / 10**exponent
+    if round(mantissa, digits) >= 1.0:
+        mantissa /= 10
+        exponent += 1
+    return ("-" if x < 0 else "") + f"{mantissa:.{digits}f}E{exponent:+03d}"
+
+
+def scf_lines(n_iter: int, f_final: float, algo: str, converged: bool) -> list[str]:
+    """OSZICAR electronic iterations ending at F; ALGO Fast starts each step with Davidson, then RMM-DIIS."""
+    # converging runs approach F geometrically; an unconverged one stalls ~1e-3 eV short of it
+    gaps = [10.0 ** (-k / 2.0) if converged else max(10.0 ** (-k / 2.0), 1.3e-3) for k in range(1, n_iter + 1)]
+    lines = []
+    previous = 0.0
+    for k, gap in enumerate(gaps, start=1):
+        tag = {"normal": "DAV", "veryfast": "RMM"}.get(algo, "DAV" if k == 1 else "RMM")
+        energy = f_final + gap - gaps[-1]  # the last iteration's energy is the step's F
+        rms_c = f"    {fmt_fortran(0.5 * gap, 3)}" if k > 1 else ""
+        lines.append(
+            f"{tag}: {k:3d}    {fmt_fortran(energy, 12):>19}   {fmt_fortran(energy - previous, 5):>12}   "
+            f"{fmt_fortran(-0.1 * gap, 5):>12}  {96 * k:4d}   {fmt_fortran(gap, 3)}{rms_c}\n"
+        )
+        previous = energy
+    return lines
+
+
 def main() -> int:
     cwd = Path.cwd()
     config = {}
     if os.environ.get("FAKE_VASP_CONFIG"):
         config = json.loads(Path(os.environ["FAKE_VASP_CONFIG"]).read_text())
+    unknown = set(config) - CONFIG_KEYS | set(config.get("eos", {})) - EOS_KEYS
+    if unknown:
+        sys.stderr.write(f"fake_vasp: unknown config key(s) {sorted(unknown)}\n")
+        return 2
     incar = read_incar(cwd / "INCAR")
     poscar = read_poscar(cwd / "POSCAR")
     with open(cwd / "fake_vasp.calls", "a") as calls:
@@ -112,16 +196,34 @@ def main() -> int:
     species, counts = poscar["species"], poscar["counts"]
     n = sum(counts)
     frac = [list(p) for p in poscar["frac"]]
-    seed = int(hashlib.sha256((cwd / "POSCAR").read_bytes()).hexdigest()[:8], 16)
+    seed = int(hashlib.sha256((cwd / "POSCAR").read_bytes()).hexdigest()[:8], 16) ^ int(config.get("seed", 0))
     rng = random.Random(seed)
+    rng_scf = random.Random(seed + 1)  # SCF lengths and the conserved quantity: a stream of their own
 
-    eos = config.get("eos", {"v0_per_atom": volume / n, "b0_kbar": 1500.0, "b0_prime": 4.5})
-    v0 = eos["v0_per_atom"] * n
-    b0, b0p = eos["b0_kbar"], eos["b0_prime"]
-    eta = (v0 / volume) ** (2.0 / 3.0)
-    p_static = 1.5 * b0 * (eta**3.5 - eta**2.5) * (1.0 + 0.75 * (b0p - 4.0) * (eta - 1.0))
-    p_noise = config.get("p_noise_kbar", 1.0)
-    e_per_atom = -8.0 + 0.5 * (volume / v0 - 1.0) ** 2
+    eos = config.get("eos", {})
+    v0 = float(eos.get("v0_per_atom", volume / n)) * n
+    b0_kbar = float(eos["b0_GPa"]) * 10.0 if "b0_GPa" in eos else float(eos.get("b0_kbar", 1500.0))
+    b0p = float(eos.get("b0_prime", 4.5))
+    e_bm, p_bm = birch_murnaghan(volume, v0, b0_kbar / EV_A3_TO_KBAR, b0p)
+    p_static = p_bm * EV_A3_TO_KBAR
+    # static energy plus the potential half of the ions' thermal energy (equipartition, 3/2 N k T)
+    f_mean = n * float(eos.get("e0_per_atom", -8.0)) + e_bm + 1.5 * n * KB_EV * tebeg
+    p_corr = float(config.get("p_corr_steps", 0.0))
+    e_corr = float(config.get("e_corr_steps", p_corr))
+    p_noise = AR1(rng, float(config.get("p_noise_kbar", 1.0)), p_corr)
+    t_noise = AR1(rng, float(config.get("t_noise", 0.03)), e_corr)
+    f_noise = AR1(rng, float(config.get("e_noise_eV_per_atom", 0.02)) * math.sqrt(n), e_corr)
+    drift_per_fs = float(config.get("drift_eV_per_ps", 0.0)) / 1000.0
+    conserved_noise = float(config.get("conserved_noise_eV", 0.002))
+    nelm = int(incar.get("NELM", "60"))
+    least = int(incar.get("NELMIN", "4"))
+    lo, hi = config.get("scf_iterations", [least, least + 6])
+    lo, hi = min(int(lo), nelm - 1), min(int(hi), nelm - 1)  # a converged step stops before NELM
+    nelm_fraction = float(config.get("nelm_fraction", 0.0))
+    algo = incar.get("ALGO", "Normal").lower()
+    sigma = float(incar.get("SIGMA", "0.2"))
+    entropy_ts = n * math.pi**2 / 3.0 * float(config.get("dos_per_eV_atom", 1.0)) * sigma**2
+    conserved_start = None
 
     step_seconds = float(config.get("step_seconds", 0.0))
     errors = config.get("errors", [])
@@ -171,10 +273,13 @@ def main() -> int:
         if stall and stall.get("at_step", 1) == step and matches(incar, stall.get("while_incar")):
             out.flush()
             time.sleep(3600)
+        t_inst = tebeg * (1.0 + t_noise.next())
+        ek = 1.5 * n * KB_EV * t_inst
+        f_pot = f_mean + f_noise.next()
+        at_nelm = rng_scf.random() < nelm_fraction
+        n_iter = nelm if at_nelm else rng_scf.randint(lo, hi)
         osz.write("       N       E                     dE             d eps       ncg     rms          rms(c)\n")
-        for k in range(1, 5):
-            e_el = -(n * 8.0) + 0.1 / k
-            line = f"RMM:  {k:2d}    {e_el: .12E}   {0.1 / k: .5E}   {-0.01 / k: .5E}   {n * 9:4d}   0.{k}23E-01\n"
+        for line in scf_lines(n_iter, f_pot, algo, not at_nelm):
             osz.write(line)
             out.write(line)
         if kill_at == step:
@@ -184,16 +289,23 @@ def main() -> int:
             for handle in (osz, xdat, outcar, out, xml):
                 handle.flush()
             os._exit(137)  # as SIGKILL from the batch system: nothing is closed
-        t_inst = tebeg * (1.0 + rng.gauss(0, 0.03))
-        ek = 1.5 * n * KB_EV * t_inst
-        f_pot = n * e_per_atom + rng.gauss(0, 0.02 * math.sqrt(n))
-        e0 = f_pot + 0.002
+        eint = f_pot + entropy_ts  # "energy  without entropy" = F + T S
+        e0 = f_pot + 0.5 * entropy_ts  # VASP's σ → 0 estimate, (F + E)/2
         p_kin = 2.0 * ek / (3.0 * volume) * EV_A3_TO_KBAR
-        p_total = p_static + p_kin + rng.gauss(0, p_noise)
+        p_total = p_static + p_kin + p_noise.next()
         p_ext = p_total - p_kin
+        # Nosé–Hoover: E = F + EK + SP + SK is conserved up to the drift, the thermostat's SP + SK taking up
+        # the fluctuations of F + EK; SP = SK = 0 when a run starts (VASP starts the thermostat at rest)
+        if conserved_start is None:
+            conserved_start = f_pot + ek - drift_per_fs * step * potim
+            conserved, sp, sk = f_pot + ek, 0.0, 0.0
+        else:
+            conserved = conserved_start + drift_per_fs * step * potim + rng_scf.gauss(0, conserved_noise)
+            sk = 0.5 * KB_EV * tebeg * rng_scf.gauss(0, 1) ** 2  # one degree of freedom: <SK> = k T / 2
+            sp = conserved - f_pot - ek - sk
         md_line = (
-            f"  {step:4d} T= {t_inst:6.0f}. E= {fmt_osz(f_pot + ek, 8)} F= {fmt_osz(f_pot, 8)} "
-            f"E0= {fmt_osz(e0, 8)}  EK= {fmt_osz(ek, 5)} SP= 0.00E+00 SK= 0.00E+00\n"
+            f"  {step:4d} T= {t_inst:6.0f}. E= {fmt_osz(conserved, 8)} F= {fmt_osz(f_pot, 8)} "
+            f"E0= {fmt_osz(e0, 8)}  EK= {fmt_osz(ek, 5)} SP= {fmt_osz(sp, 2)} SK= {fmt_osz(sk, 2)}\n"
         )
         osz.write(md_line)
         out.write(md_line)
@@ -205,8 +317,9 @@ def main() -> int:
         for p in frac:
             xdat.write(f"  {p[0]:.8f}  {p[1]:.8f}  {p[2]:.8f}\n")
         diag = p_ext
-        outcar.write(_outcar_step(diag, p_ext, p_kin, p_total, volume, f_pot, e0, ek, t_inst, step_seconds))
-        xml.write(_xml_step(f_pot, e0, ek, lat, frac, diag))
+        energies = {"F": f_pot, "eint": eint, "E0": e0, "EK": ek, "SP": sp, "SK": sk, "E": conserved}
+        outcar.write(_outcar_step(diag, p_ext, p_kin, p_total, volume, energies, t_inst, step_seconds))
+        xml.write(_xml_step(energies, lat, frac, diag))
         # VASP rewrites CONTCAR after every ionic step, so a killed run leaves the last complete state
         (cwd / "CONTCAR").write_text(_contcar(incar, lat, species, counts, frac, velocities))
         if step_seconds:
@@ -252,12 +365,11 @@ def _outcar_step(
     p_kin: float,
     p_total: float,
     volume: float,
-    f_pot: float,
-    e0: float,
-    ek: float,
+    energies: dict[str, float],
     t_inst: float,
     step_seconds: float,
 ) -> str:
+    f_pot, ek = energies["F"], energies["EK"]
     stress_ev = diag * volume / EV_A3_TO_KBAR
     return (
         "  FORCE on cell =-STRESS in cart. coord.  units (eV):\n"
@@ -276,16 +388,16 @@ def _outcar_step(
         "  FREE ENERGIE OF THE ION-ELECTRON SYSTEM (eV)\n"
         "  ---------------------------------------------------\n"
         f"  free  energy   TOTEN  = {f_pot:18.8f} eV\n\n"
-        f"  energy  without entropy= {f_pot + 0.001:18.8f}  energy(sigma->0) = {e0:18.8f}\n\n"
+        f"  energy  without entropy= {energies['eint']:18.8f}  energy(sigma->0) = {energies['E0']:18.8f}\n\n"
         "  ENERGIE OF THE ELECTRON-ION-THERMOSTAT SYSTEM (eV)\n"
         "  ---------------------------------------------------\n"
         f"% ion-electron   TOTEN  = {f_pot:18.8f}  see above\n"
         f"  kinetic energy EKIN   = {ek:18.6f}  (temperature {t_inst:8.2f} K)\n"
         "  kinetic energy EKIN_LAT=           0.000000  (temperature    0.00 K)\n"
-        "  nose potential ES     =           0.00000\n"
-        "  nose kinetic   EPS    =           0.00000\n"
+        f"  nose potential ES     = {energies['SP']:18.5f}\n"
+        f"  nose kinetic   EPS    = {energies['SK']:18.5f}\n"
         "  ---------------------------------------------------\n"
-        f"  total energy   ETOTAL = {f_pot + ek:18.8f} eV\n\n"
+        f"  total energy   ETOTAL = {energies['E']:18.8f} eV\n\n"
         f"     LOOP+:  cpu time {step_seconds + 0.01:10.4f}: real time {step_seconds + 0.01:10.4f}\n\n"
     )
 
@@ -337,9 +449,10 @@ def _xml_header(incar: dict[str, str], species: list[str], counts: list[int], la
     return text + _xml_structure("initialpos", lat, frac)
 
 
-def _xml_step(f_pot: float, e0: float, ek: float, lat, frac, diag: float) -> str:
+def _xml_step(energies: dict[str, float], lat, frac, diag: float) -> str:
+    f_pot, eint, e0, ek = energies["F"], energies["eint"], energies["E0"], energies["EK"]
     text = " <calculation>\n  <scstep>\n   <energy>\n"
-    text += f'    <i name="e_fr_energy"> {f_pot:16.8f} </i>\n    <i name="e_wo_entrp"> {f_pot:16.8f} </i>\n'
+    text += f'    <i name="e_fr_energy"> {f_pot:16.8f} </i>\n    <i name="e_wo_entrp"> {eint:16.8f} </i>\n'
     text += f'    <i name="e_0_energy"> {e0:16.8f} </i>\n   </energy>\n  </scstep>\n'
     text += _xml_structure(None, lat, frac).replace("\n", "\n ", 0)
     text += '  <varray name="stress" >\n'
@@ -347,9 +460,11 @@ def _xml_step(f_pot: float, e0: float, ek: float, lat, frac, diag: float) -> str
         row = [diag if j == i else 0.0 for j in range(3)]
         text += "   <v>" + " ".join(f"{x:16.8f}" for x in row) + " </v>\n"
     text += "  </varray>\n  <energy>\n"
-    text += f'   <i name="e_fr_energy"> {f_pot:16.8f} </i>\n   <i name="e_wo_entrp"> {f_pot:16.8f} </i>\n'
+    text += f'   <i name="e_fr_energy"> {f_pot:16.8f} </i>\n   <i name="e_wo_entrp"> {eint:16.8f} </i>\n'
     text += f'   <i name="e_0_energy"> {e0:16.8f} </i>\n   <i name="kinetic"> {ek:16.8f} </i>\n'
-    text += f'   <i name="total"> {f_pot + ek:16.8f} </i>\n  </energy>\n </calculation>\n'
+    text += f'   <i name="nosepot"> {energies["SP"]:16.8f} </i>\n'
+    text += f'   <i name="nosekinetic"> {energies["SK"]:16.8f} </i>\n'
+    text += f'   <i name="total"> {energies["E"]:16.8f} </i>\n  </energy>\n </calculation>\n'
     return text
 
 

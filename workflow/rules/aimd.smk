@@ -1,5 +1,6 @@
-# AIMD: which systems, the runs they need (pure liquids shared), VASP under custodian or the local EMT engine,
-# ΔH_mix per binary, and the results table that dataset_final picks up when aimd.run is true.
+# AIMD: which systems, the runs they need (pure liquids shared), one job per run on the configured engine (VASP
+# under custodian on a cluster, or an ASE calculator such as EMT anywhere) through one protocol (volume loop,
+# production, outcome), ΔH_mix per binary, and the results table that dataset_final picks up when aimd.run is true.
 
 from hmixal.aimd.systems import melting_points, plan_runs, read_systems
 from hmixal.elements import load_element_table
@@ -55,19 +56,19 @@ def aimd_system_table():
     return read_systems(checkpoints.aimd_systems.get().output.systems).set_index("system")
 
 
-def run_trace(run_id):
-    """A run's trace: one imported with `hmixal aimd import` if present, else the engine's own run."""
-    imported = Path(f"results/aimd/imported/{run_id}/trace.csv")
-    return str(imported) if imported.is_file() else f"results/aimd/{ENGINE}/runs/{run_id}/trace.csv"
+def run_outcome(run_id):
+    """A run's outcome: one imported with `hmixal aimd import` if present, else the engine's own run."""
+    imported = Path(f"results/aimd/imported/{run_id}/outcome.json")
+    return str(imported) if imported.is_file() else f"results/aimd/{ENGINE}/runs/{run_id}/outcome.json"
 
 
-def aimd_run_traces(wildcards):
-    """The trace files of the alloy run and the two pure-liquid runs of one system."""
+def aimd_run_outcomes(wildcards):
+    """The outcomes of the alloy run and the two pure-liquid runs of one system."""
     row = aimd_system_table().loc[wildcards.system]
     return {
-        "alloy": run_trace(row["alloy_run"]),
-        "pure_a": run_trace(row["pure_A_run"]),
-        "pure_b": run_trace(row["pure_B_run"]),
+        "alloy": run_outcome(row["alloy_run"]),
+        "pure_a": run_outcome(row["pure_A_run"]),
+        "pure_b": run_outcome(row["pure_B_run"]),
     }
 
 
@@ -76,145 +77,59 @@ def aimd_rows(wildcards):
     return [f"results/aimd/{ENGINE}/binaries/{s}.csv" for s in aimd_system_table().index]
 
 
-# --- local engine: ASE molecular dynamics with EMT (Al, Cu, Ag, Au, Ni, Pd, Pt) ----------------------------
-rule aimd_emt_run:
+# One job per run. VASP jobs take their nodes, walltime and the vasp_jobs token (the profile caps how many run at
+# once) from aimd.vasp.resources, and are resubmitted while they exit 75 (walltime: the next job continues);
+# an ASE-calculator run is one ordinary single-core job.
+if ENGINE == "vasp":
+    RUN_RESOURCES = {**AIMD["vasp"]["resources"], "vasp_jobs": 1}
+    RUN_RETRIES = AIMD["vasp"]["max_jobs_per_run"]
+else:
+    RUN_RESOURCES = {"mem_mb": 2000, "runtime": 120}
+    RUN_RETRIES = 0
+
+
+rule aimd_run:
     input:
+        runs="results/aimd/runs.csv",
         elements=derived("elements"),
     output:
-        trace="results/aimd/emt/runs/{run}/trace.csv",
-        trajectory="results/aimd/emt/runs/{run}/trajectory.extxyz",
-        run_info="results/aimd/emt/runs/{run}/run.json",
+        outcome=f"results/aimd/{ENGINE}/runs/{{run_id}}/outcome.json",
     wildcard_constraints:
-        run=r"[A-Za-z0-9]+_[0-9.]+K",
+        run_id=r"[A-Za-z0-9]+_[0-9.]+K",
     params:
-        label="{run}",
-        settings=AIMD["emt"],
+        aimd={key: AIMD[key] for key in ("engine", "protocol", "reset_failed", ENGINE)},
         seed=config["seed"],
     log:
-        "results/logs/aimd/emt_{run}.log",
-    benchmark:
-        "results/benchmarks/aimd_emt_{run}.tsv"
+        f"results/logs/aimd/{ENGINE}_run_{{run_id}}.log",
+    retries: RUN_RETRIES
     conda:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=30,
+        **RUN_RESOURCES,
     script:
-        "../../scripts/aimd_emt_run.py"
+        "../../scripts/aimd_run.py"
 
 
-rule aimd_emt_hmix:
+rule aimd_hmix:
     input:
-        unpack(aimd_run_traces),
+        unpack(aimd_run_outcomes),
     output:
-        row="results/aimd/emt/binaries/{system}.csv",
-        details="results/aimd/emt/binaries/{system}.json",
+        row=f"results/aimd/{ENGINE}/binaries/{{system}}.csv",
+        details=f"results/aimd/{ENGINE}/binaries/{{system}}.json",
     params:
-        settings=AIMD["emt"],
+        checks=AIMD["checks"],
+        protocol=AIMD["protocol"],
     log:
-        "results/logs/aimd/emt_hmix_{system}.log",
+        f"results/logs/aimd/{ENGINE}_hmix_{{system}}.log",
     conda:
         CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
-    script:
-        "../../scripts/aimd_emt_hmix.py"
-
-
-# --- VASP on a cluster: inputs → volume loop → production, each stage a job guarded by custodian ------------
-VASP = AIMD["vasp"]
-
-
-rule aimd_vasp_inputs:
-    input:
-        runs="results/aimd/runs.csv",
-        elements=derived("elements"),
-    output:
-        run="results/aimd/vasp/runs/{run_id}/run.json",
-    params:
-        incar=VASP["incar"],
-        protocol=VASP["protocol"],
-        seed=config["seed"],
-    log:
-        "results/logs/aimd/vasp_inputs_{run_id}.log",
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../../scripts/aimd_vasp_inputs.py"
-
-
-rule aimd_vasp_volume:
-    input:
-        run="results/aimd/vasp/runs/{run_id}/run.json",
-    output:
-        volume="results/aimd/vasp/runs/{run_id}/volume.json",
-    params:
-        stage="volume",
-        incar=VASP["incar"],
-        protocol=VASP["protocol"],
-        runner=VASP["runner"],
-    log:
-        "results/logs/aimd/vasp_volume_{run_id}.log",
-    # A job that reaches its walltime exits 75 and the retry continues from CONTCAR.
-    retries: VASP["max_jobs_per_stage"]
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **VASP["resources"],
-    script:
-        "../../scripts/aimd_vasp_run.py"
-
-
-rule aimd_vasp_production:
-    input:
-        run="results/aimd/vasp/runs/{run_id}/run.json",
-        volume="results/aimd/vasp/runs/{run_id}/volume.json",
-    output:
-        trace="results/aimd/vasp/runs/{run_id}/trace.csv",
-        trajectory="results/aimd/vasp/runs/{run_id}/trajectory.extxyz",
-    params:
-        stage="production",
-        incar=VASP["incar"],
-        protocol=VASP["protocol"],
-        runner=VASP["runner"],
-    log:
-        "results/logs/aimd/vasp_production_{run_id}.log",
-    retries: VASP["max_jobs_per_stage"]
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **VASP["resources"],
-    script:
-        "../../scripts/aimd_vasp_run.py"
-
-
-rule aimd_vasp_hmix:
-    input:
-        unpack(aimd_run_traces),
-    output:
-        row="results/aimd/vasp/binaries/{system}.csv",
-    params:
-        incar=VASP["incar"],
-        protocol=VASP["protocol"],
-    log:
-        "results/logs/aimd/vasp_hmix_{system}.log",
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=4000,
         runtime=20,
     script:
-        "../../scripts/aimd_vasp_hmix.py"
+        "../../scripts/aimd_hmix.py"
 
 
 rule aimd_results:

@@ -72,7 +72,7 @@ rule derive_all:
 
 
 def merge_inputs(with_aimd):
-    """Named inputs of a dataset merge; the AIMD stage adds its results table in later rounds."""
+    """Named inputs of a dataset merge: published AIMD as "aimd", the AIMD stage's own results as "simulated"."""
     inputs = {
         "calphad": derived("calphad_hmix"),
         "calorimetry": derived("calorimetry"),
@@ -84,8 +84,19 @@ def merge_inputs(with_aimd):
     if with_aimd:
         inputs["aimd"] = [config["sources"]["aimd_published"]]
         if config["aimd"]["run"]:
-            inputs["aimd"].append("results/aimd/aimd_results.csv")
+            # Recomputed rows (any engine): paired with published ones of the same point (docs/dataset.md).
+            inputs["simulated"] = ["results/aimd/aimd_results.csv"]
     return inputs
+
+
+def merge_params():
+    """Parameters of a dataset merge: rejects limit, plausibility bound and the provenance policy."""
+    return {
+        "max_rejects": config["dataset"]["max_rejects"],
+        "max_abs_hmix": config["dataset"]["max_abs_hmix_kJ_per_mol"],
+        "train_on_potential_md": config["dataset"]["train_on_potential_md"],
+        "recomputed": config["dataset"]["recomputed"],
+    }
 
 
 rule dataset_initial:
@@ -97,8 +108,7 @@ rule dataset_initial:
         summary="results/data/summary_initial.json",
         summary_md="results/data/summary_initial.md",
     params:
-        max_rejects=config["dataset"]["max_rejects"],
-        max_abs_hmix=config["dataset"]["max_abs_hmix_kJ_per_mol"],
+        **merge_params(),
     log:
         "results/logs/dataset_initial.log",
     conda:
@@ -120,8 +130,7 @@ rule dataset_final:
         summary="results/data/summary.json",
         summary_md="results/data/summary.md",
     params:
-        max_rejects=config["dataset"]["max_rejects"],
-        max_abs_hmix=config["dataset"]["max_abs_hmix_kJ_per_mol"],
+        **merge_params(),
     log:
         "results/logs/dataset_final.log",
     conda:

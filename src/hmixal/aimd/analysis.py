@@ -26,12 +26,15 @@ from hmixal.errors import InputError
 from hmixal.io import write_csv, write_text
 
 TRACE_COLUMNS: tuple[str, ...] = ("step", "time_fs", "temperature_K", "etotal_eV", "epot_eV", "pressure_kbar")
-OPTIONAL_TRACE_COLUMNS: tuple[str, ...] = ("volume_A3",)
+# Kept when present: cell volume; the conserved quantity of the thermostatted dynamics (drift check); the
+# electronic internal energy F + TS (Fermi smearing: H uses it); SCF iterations per MD step (NELM check).
+OPTIONAL_TRACE_COLUMNS: tuple[str, ...] = ("volume_A3", "conserved_eV", "eint_eV", "scf_steps")
 ENSEMBLES: tuple[str, ...] = ("NVT", "NPT")
 # How H per atom is formed from the trace (docs/aimd_emt.md, "Enthalpy"):
 #   etotal        H = <E_tot>/N              VASP NVT at |P| <= 2 kbar (the paper's definition)
-#   epot_kinetic  H = <E_pot>/N + 3/2 k_B T  NPT at P_ext = 0 (the EMT engine); the kinetic term is exact
-ENTHALPY_METHODS: tuple[str, ...] = ("etotal", "epot_kinetic")
+#   epot_kinetic  H = <E_pot>/N + 3/2 k_B T  NPT at P_ext = 0; the kinetic term is exact
+#   internal      H = <E_int + E_kin>/N      electrons at the ionic temperature (Fermi smearing): E_int = F + TS
+ENTHALPY_METHODS: tuple[str, ...] = ("etotal", "epot_kinetic", "internal")
 
 BOLTZMANN_EV_PER_K = 8.617333262e-5  # k_B / e, exact in the 2019 SI (truncated as in CODATA 2018)
 EV_TO_KJ_PER_MOL = 96.48533212  # e · N_A / 1000 (CODATA 2018)
@@ -423,6 +426,11 @@ def enthalpy(
     n = trace.n_atoms
     if method == "etotal":
         per_atom = table["etotal_eV"].to_numpy() / n
+    elif method == "internal":
+        if "eint_eV" not in table:
+            raise InputError(trace.source or None, None, "enthalpy method 'internal' needs the eint_eV column")
+        kinetic = table["etotal_eV"].to_numpy() - table["epot_eV"].to_numpy()
+        per_atom = (table["eint_eV"].to_numpy() + kinetic) / n
     else:
         per_atom = table["epot_eV"].to_numpy() / n + 1.5 * BOLTZMANN_EV_PER_K * trace.target_temperature_K
     series = per_atom * EV_TO_KJ_PER_MOL

@@ -9,9 +9,11 @@ the next job — starts from the last segment's CONTCAR (positions and velocitie
 corrections custodian made) and runs the remaining time. The state is read from the directory alone
 (stage_status), so a job killed outright is continued too: its complete steps are kept and flagged.
 
-Handlers are the MD set of atomate2 (METHOD §9); PotimErrorHandler and NonConvergingErrorHandler are left
-out: the first rescales POTIM on relaxation symptoms, the second changes the algorithm on unconverged
-relaxation steps, neither of which applies to MD.
+Handlers are the MD set of atomate2's VASP molecular-dynamics job; PotimErrorHandler and
+NonConvergingErrorHandler are left out: the first rescales POTIM on relaxation symptoms, the second changes
+the algorithm on unconverged relaxation steps, neither of which applies to MD.
+
+``VaspEngine`` (end of this module) offers these stages to the engine-neutral protocol (hmixal.aimd.protocol).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,20 @@ from custodian.vasp.handlers import (
 )
 from custodian.vasp.jobs import VaspJob
 from custodian.vasp.validators import VasprunXMLValidator
+from pymatgen.core import Lattice, Structure
 from pymatgen.io.vasp.inputs import Incar, Poscar
 
 from hmixal.aimd import analysis
-from hmixal.aimd.structure import random_liquid_cell, start_volume_A3
+from hmixal.aimd.engine import CellState, StageState, StageStatus
+from hmixal.aimd.protocol import write_run_files
 from hmixal.aimd.vasp_inputs import (
     POTCAR_SPEC,
     MDSettings,
-    cell_structure,
+    check_encut,
+    check_potcar_matches,
+    effective_incar,
     missing_potcar_message,
-    rescaled_poscar,
+    potcar_provenance,
     write_md_inputs,
 )
 from hmixal.aimd.vasp_parse import (
@@ -63,9 +68,8 @@ from hmixal.aimd.vasp_parse import (
     read_xdatcar,
     segment_metadata,
 )
-from hmixal.aimd.volume import VolumeDecision, VolumePoint, VolumeSettings, next_volume
 from hmixal.errors import InputError, reject_unknown_keys
-from hmixal.io import atomic_path, write_text
+from hmixal.io import write_text
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +79,6 @@ STAGE_RECORD = "stage.json"
 _CARRIED_FILES = ("KPOINTS", "POTCAR")
 # Tags that define the ensemble and the thermostat: a handler that changes one has left the protocol
 PROTOCOL_TAGS = ("IBRION", "MDALGO", "ISIF", "SMASS", "TEBEG", "TEEND", "ISPIN")
-
-
-class StageState(StrEnum):
-    """Where a stage stands, read from its directory."""
-
-    NOT_STARTED = "not_started"
-    NEEDS_CONTINUATION = "needs_continuation"
-    FINISHED = "finished"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class StageStatus:
-    """A stage's state, how much of its simulated time is done, and why (for logs and reports)."""
-
-    state: StageState
-    time_done_fs: float
-    target_fs: float
-    n_segments: int
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -137,15 +121,21 @@ class RunnerSettings:
         return cls(**out)
 
 
-def md_handlers(settings: RunnerSettings, job_start: dt.datetime | None = None) -> list[ErrorHandler]:
-    """custodian's MD handler set (atomate2's, METHOD §9) plus a WalltimeHandler when a walltime is known."""
+def md_handlers(
+    settings: RunnerSettings, job_start: dt.datetime | None = None, physical_sigma: bool = False
+) -> list[ErrorHandler]:
+    """custodian's MD handler set (atomate2's) plus a WalltimeHandler when a walltime is known.
+
+    ``physical_sigma``: SIGMA is the electrons' temperature (Fermi smearing at the ionic T), so
+    LargeSigmaHandler, which lowers SIGMA when the smearing entropy is large, is left out: that entropy is
+    physics there, not a numerical artefact."""
     handlers: list[ErrorHandler] = [
         VaspErrorHandler(),
         MeshSymmetryErrorHandler(),
         PositiveEnergyErrorHandler(),
         FrozenJobErrorHandler(timeout=settings.frozen_timeout_s),
         StdErrHandler(),
-        LargeSigmaHandler(),
+        *([] if physical_sigma else [LargeSigmaHandler()]),
         IncorrectSmearingHandler(),
     ]
     if settings.walltime_s is not None:
@@ -304,18 +294,30 @@ def _summarise(run_log: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _protocol_changes(template: Path, segment: Path) -> str:
-    """Protocol tags that differ between a stage's template INCAR and a segment's INCAR after custodian."""
+def fermi_smearing(incar: Mapping[str, Any]) -> bool:
+    """Whether an INCAR smears with Fermi–Dirac (ISMEAR = −1): SIGMA is then the electrons' temperature."""
+    return int(incar.get("ISMEAR", 1)) == -1
+
+
+def incar_changes(template: Path, segment: Path) -> dict[str, list[Any]]:
+    """Every tag that differs between a stage's template INCAR and a segment's INCAR after custodian."""
     before, after = Incar.from_file(template), Incar.from_file(segment)
-    changed = [tag for tag in PROTOCOL_TAGS if before.get(tag) != after.get(tag)]
-    return ", ".join(f"{tag} {before.get(tag)!r} → {after.get(tag)!r}" for tag in changed)
+    ignored = {"NSW", "ISTART"}  # the runner sets these per segment (remaining steps, fresh start)
+    tags = sorted((set(before) | set(after)) - ignored)
+    return {tag: [before.get(tag), after.get(tag)] for tag in tags if before.get(tag) != after.get(tag)}
+
+
+def _protocol_changes(template: Path, changes: Mapping[str, list[Any]]) -> str:
+    """The changes among the tags that define the ensemble (SIGMA too when it is the electron temperature)."""
+    tags = (*PROTOCOL_TAGS, "ISMEAR", "SIGMA") if fermi_smearing(Incar.from_file(template)) else PROTOCOL_TAGS
+    return ", ".join(f"{tag} {changes[tag][0]!r} → {changes[tag][1]!r}" for tag in tags if tag in changes)
 
 
 def run_segment(stage_dir: str | Path, settings: RunnerSettings, job_start: dt.datetime | None = None) -> Path:
     """Run one custodian-guarded VASP segment of a stage and record how it ended in segment.json."""
     stage_dir = Path(stage_dir)
     seg = _next_segment(stage_dir)
-    handlers = md_handlers(settings, job_start)
+    handlers = md_handlers(settings, job_start, fermi_smearing(Incar.from_file(stage_dir / "INCAR")))
     job = VaspJob(
         list(settings.vasp_cmd),
         auto_npar=False,  # NPAR tuning belongs to the user's INCAR/profile, not to a core count guess
@@ -340,7 +342,10 @@ def run_segment(stage_dir: str | Path, settings: RunnerSettings, job_start: dt.d
         corrections = _summarise(run_log)
         walltime = any(c["handler"] == "WalltimeHandler" for c in corrections)
         record = {"outcome": "walltime" if walltime else "completed", "message": "", "corrections": corrections}
-    changed = _protocol_changes(stage_dir / "INCAR", seg / "INCAR")
+    # Every change custodian made is kept with the segment (and reaches the run's outcome and result row).
+    record["incar_changes"] = incar_changes(stage_dir / "INCAR", seg / "INCAR")
+    record["effective_incar"] = effective_incar(seg / "INCAR")
+    changed = _protocol_changes(stage_dir / "INCAR", record["incar_changes"])
     if changed:
         # e.g. a second ZBRENT makes VaspErrorHandler switch to IBRION = 1: a relaxation, no longer our MD
         record["outcome"] = "error"
@@ -460,230 +465,6 @@ def final_poscar(stage_dir: str | Path) -> Poscar:
     return poscar
 
 
-# ---------------------------------------------------------------------------------------------------------
-# The protocol of one run: volume loop, then production (seed §4.2)
-
-RUN_RECORD = "run.json"
-VOLUME_RECORD = "volume.json"
-VOLUME_STAGE_PREFIX = "vol_"
-PRODUCTION_DIR = "production"
-TRACE_FILE = "trace.csv"  # the same names as the EMT engine's run directories
-TRAJECTORY_FILE = "trajectory.extxyz"
-
-
-@dataclass(frozen=True)
-class ProtocolSettings:
-    """Lengths and tolerances of the volume loop and the production run (times in ps, pressures in kbar)."""
-
-    volume_run_ps: float = 2.0
-    production_ps: float = 10.0  # seed §4.2: "the simulation time is at least 10 ps"
-    min_discard_fraction: float = analysis.DEFAULT_MIN_DISCARD_FRACTION
-    start_volume_factor: float = 1.10  # hot liquid vs room-temperature solid molar volume (docs/aimd.md)
-    min_distance_A: float = 2.0
-    pressure_tolerance_kbar: float = 2.0  # seed §4.2
-    max_pressure_sem_kbar: float = 2.0
-    bulk_modulus_guess_kbar: float = 1000.0
-    max_step_fraction: float = 0.08
-    volume_bounds: tuple[float, float] = (0.7, 1.4)
-    max_volume_iterations: int = 8
-
-    def __post_init__(self) -> None:
-        for name in ("volume_run_ps", "production_ps", "start_volume_factor"):
-            if not getattr(self, name) > 0:
-                raise InputError(None, None, f"aimd protocol {name} must be positive, got {getattr(self, name)!r}")
-        if not self.min_distance_A >= 0:
-            raise InputError(None, None, f"aimd protocol min_distance_A must be ≥ 0, got {self.min_distance_A!r}")
-        lower, upper = self.volume_bounds
-        if not 0 < lower < 1 < upper:
-            raise InputError(None, None, f"volume_bounds must satisfy 0 < lower < 1 < upper, got {self.volume_bounds}")
-        self.volume_settings(1.0)  # validates the remaining fields
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> ProtocolSettings:
-        """Settings from config (field names as keys; unknown keys are an error)."""
-        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd protocol settings")
-        out = dict(values)
-        if "volume_bounds" in out:
-            out["volume_bounds"] = tuple(float(x) for x in out["volume_bounds"])
-        return cls(**out)
-
-    def volume_settings(self, start_volume_A3: float) -> VolumeSettings:
-        """The volume loop's settings, with bounds relative to the run's start volume."""
-        return VolumeSettings.around(
-            start_volume_A3,
-            lower=self.volume_bounds[0],
-            upper=self.volume_bounds[1],
-            tolerance_kbar=self.pressure_tolerance_kbar,
-            max_sem_kbar=self.max_pressure_sem_kbar,
-            bulk_modulus_guess_kbar=self.bulk_modulus_guess_kbar,
-            max_step_fraction=self.max_step_fraction,
-            max_iterations=self.max_volume_iterations,
-        )
-
-
-def prepare_run(
-    run_dir: str | Path,
-    counts: Mapping[str, int],
-    temperature_K: float,
-    md_settings: MDSettings,
-    protocol: ProtocolSettings,
-    seed: int,
-    molar_volumes_cm3: Mapping[str, float],
-) -> Path:
-    """Start a run: random liquid cell at the start volume, run.json, and the first volume stage's inputs."""
-    run_dir = Path(run_dir)
-    if (run_dir / RUN_RECORD).is_file():
-        raise InputError(run_dir / RUN_RECORD, None, "run already prepared; delete the directory to start over")
-    counts = {k: int(v) for k, v in counts.items() if v > 0}
-    volume = protocol.start_volume_factor * start_volume_A3(counts, molar_volumes_cm3)
-    cell = random_liquid_cell(counts, volume, protocol.min_distance_A, seed)
-    label = "".join(f"{k}{v}" for k, v in counts.items()) + f" {temperature_K:g} K"
-    poscar = Poscar(cell_structure(cell), comment=label)
-    prepare_stage(run_dir / f"{VOLUME_STAGE_PREFIX}00", poscar, temperature_K,
-                  protocol.volume_run_ps * 1000.0, md_settings, label)  # fmt: skip
-    record = {
-        "composition": counts,
-        "temperature_K": float(temperature_K),
-        "seed": int(seed),
-        "start_volume_A3": volume,
-        "md_settings": {f.name: getattr(md_settings, f.name) for f in fields(md_settings)},
-        "label": label,
-    }
-    write_text(json.dumps(record, indent=1, sort_keys=True, default=dict) + "\n", run_dir / RUN_RECORD)
-    return run_dir
-
-
-def _run_record(run_dir: Path, md_settings: MDSettings) -> dict[str, Any]:
-    record = _read_json(run_dir / RUN_RECORD)
-    if record is None:
-        raise InputError(run_dir / RUN_RECORD, None, "run not prepared (write its inputs first)")
-    now = json.loads(json.dumps({f.name: getattr(md_settings, f.name) for f in fields(md_settings)}, default=dict))
-    if record["md_settings"] != now:
-        changed = sorted(k for k in now if record["md_settings"].get(k) != now[k])
-        raise InputError(
-            run_dir / RUN_RECORD, None,
-            f"VASP settings changed since this run started ({', '.join(changed)}): mixing them would mix "
-            "ensembles; restore them or delete the run directory to start over",
-        )  # fmt: skip
-    return record
-
-
-def volume_point(trace: analysis.Trace, min_discard_fraction: float) -> VolumePoint:
-    """Mean pressure and its standard error after equilibration (analysis' detection and blocking)."""
-    pressure = trace.table["pressure_kbar"].to_numpy()
-    start = analysis.detect_equilibration(pressure, min_discard_fraction).start
-    block = analysis.block_average(pressure[start:])
-    volume = float(trace.table["volume_A3"].iloc[0])
-    return VolumePoint(volume, block.mean, block.sem)
-
-
-@dataclass(frozen=True)
-class VolumeLoopResult:
-    """Where the volume loop stands: 'converged', 'needs_continuation', 'failed' or 'exhausted'."""
-
-    state: str
-    stage_dir: Path
-    history: tuple[VolumePoint, ...]
-    reason: str
-
-
-def _volume_stages(run_dir: Path) -> list[Path]:
-    return sorted(p for p in run_dir.glob(f"{VOLUME_STAGE_PREFIX}[0-9][0-9]") if p.is_dir())
-
-
-def advance_volume_loop(
-    run_dir: str | Path,
-    md_settings: MDSettings,
-    runner: RunnerSettings,
-    protocol: ProtocolSettings,
-    job_start: dt.datetime | None = None,
-    reset_failed: bool = False,
-) -> VolumeLoopResult:
-    """Run volume stages until the mean pressure is in the window (or the loop gives up); writes volume.json."""
-    run_dir = Path(run_dir)
-    record = _run_record(run_dir, md_settings)
-    settings = protocol.volume_settings(record["start_volume_A3"])
-    job_start = job_start or dt.datetime.now()
-    history: list[VolumePoint] = []
-    stages = _volume_stages(run_dir)
-    if not stages:
-        raise InputError(run_dir, None, f"no {VOLUME_STAGE_PREFIX}00 stage: prepare the run first")
-    while True:
-        stage = stages[-1]
-        status = run_stage(stage, runner, job_start, reset_failed)
-        if status.state is not StageState.FINISHED:
-            state = "failed" if status.state is StageState.FAILED else "needs_continuation"
-            return VolumeLoopResult(state, stage, tuple(history), f"{stage.name}: {status.reason}")
-        history = [volume_point(stage_trace(s), protocol.min_discard_fraction) for s in stages]
-        decision = next_volume(history, settings)
-        log.info("%s: %s → %s (%s)", stage, decision.reason, decision.action, decision.rule)
-        if decision.action != "run":
-            result = VolumeLoopResult(decision.action, stage, tuple(history), decision.reason)
-            _write_volume_record(run_dir, result, decision)
-            return result
-        next_stage = run_dir / f"{VOLUME_STAGE_PREFIX}{len(stages):02d}"
-        poscar = rescaled_poscar(final_poscar(stage), decision.volume_A3)
-        poscar.comment = record["label"]
-        prepare_stage(next_stage, poscar, record["temperature_K"], protocol.volume_run_ps * 1000.0,
-                      md_settings, record["label"])  # fmt: skip
-        stages.append(next_stage)
-
-
-def _write_volume_record(run_dir: Path, result: VolumeLoopResult, decision: VolumeDecision) -> None:
-    payload = {
-        "state": result.state,
-        "stage": result.stage_dir.name,
-        "volume_A3": decision.volume_A3,
-        "rule": decision.rule,
-        "reason": decision.reason,
-        "history": [
-            {"volume_A3": p.volume_A3, "pressure_kbar": p.pressure_kbar, "pressure_sem_kbar": p.pressure_sem_kbar}
-            for p in result.history
-        ],
-    }
-    write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", run_dir / VOLUME_RECORD)
-
-
-def run_production(
-    run_dir: str | Path,
-    md_settings: MDSettings,
-    runner: RunnerSettings,
-    protocol: ProtocolSettings,
-    job_start: dt.datetime | None = None,
-    reset_failed: bool = False,
-) -> StageStatus:
-    """Production at the converged volume, from the last volume stage's state; extended if production_ps grew."""
-    run_dir = Path(run_dir)
-    record = _run_record(run_dir, md_settings)
-    volume = _read_json(run_dir / VOLUME_RECORD)
-    if volume is None or volume.get("state") != "converged":
-        state = "missing" if volume is None else volume.get("state")
-        raise InputError(run_dir / VOLUME_RECORD, None, f"volume loop not converged ({state}): no production")
-    stage = run_dir / PRODUCTION_DIR
-    duration = protocol.production_ps * 1000.0
-    if not (stage / "INCAR").is_file():
-        poscar = final_poscar(run_dir / volume["stage"])
-        poscar.comment = record["label"]
-        prepare_stage(stage, poscar, record["temperature_K"], duration, md_settings, record["label"])
-    else:
-        target, potim = _stage_target(stage)
-        if duration > target + 1e-6:  # "longer if not converged" (seed §4.2): raise production_ps and rerun
-            incar = Incar.from_file(stage / "INCAR")
-            incar["NSW"] = math.ceil(duration / potim - 1e-9)
-            write_text(str(incar), stage / "INCAR")
-    return run_stage(stage, runner, job_start, reset_failed)
-
-
-def write_run_outputs(run_dir: str | Path, stage: str = PRODUCTION_DIR) -> tuple[Path, Path]:
-    """Write a finished stage's trace.csv and trajectory.extxyz in the run directory (the EMT engine's format)."""
-    run_dir = Path(run_dir)
-    stage_dir = run_dir / stage
-    status = stage_status(stage_dir)
-    if status.state is not StageState.FINISHED:
-        raise InputError(stage_dir, None, f"stage not finished ({status.state.value}: {status.reason})")
-    return _write_outputs(stage_trace(stage_dir), stage_frames(stage_dir), run_dir)
-
-
 def import_run(
     directories: Sequence[str | Path], out_dir: str | Path, allow_truncated: bool = False
 ) -> tuple[Path, Path]:
@@ -704,19 +485,109 @@ def import_run(
     frames = joined_frames(segments, allow_truncated)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return _write_outputs(trace, frames, out_dir)
+    return write_run_files(trace, frames, out_dir)
 
 
-def _write_outputs(trace: analysis.Trace, frames: analysis.Frames, out_dir: Path) -> tuple[Path, Path]:
-    analysis.write_trace(trace, out_dir / TRACE_FILE)
-    from ase import Atoms  # ASE only for writing the extxyz file the analysis reads
-    from ase.io import write
+# ---------------------------------------------------------------------------------------------------------
+# The VASP engine of the protocol (hmixal.aimd.engine.Engine)
 
-    images = []
-    for k in range(len(frames.time_fs)):
-        image = Atoms(frames.symbols, positions=frames.positions[k], cell=frames.cells[k], pbc=True)
-        image.info["time_fs"] = float(frames.time_fs[k])
-        images.append(image)
-    with atomic_path(out_dir / TRAJECTORY_FILE) as tmp:
-        write(tmp, images, format="extxyz", columns=["symbols", "positions"], write_results=False)
-    return out_dir / TRACE_FILE, out_dir / TRAJECTORY_FILE
+
+def poscar_from_state(state: CellState, comment: str) -> Poscar:
+    """A POSCAR (with velocities when the state has them) from an engine-neutral cell state."""
+    structure = Structure(Lattice(state.cell_A), list(state.symbols), state.positions_A, coords_are_cartesian=True)
+    velocities = None if state.velocities_A_per_fs is None else state.velocities_A_per_fs.tolist()
+    return Poscar(structure, comment=comment, velocities=velocities)
+
+
+def state_from_poscar(poscar: Poscar) -> CellState:
+    """The cell state of a POSCAR/CONTCAR (VASP writes velocities in Å/fs)."""
+    structure = poscar.structure
+    velocities = None if poscar.velocities is None else np.asarray(poscar.velocities, dtype=float)
+    return CellState(
+        tuple(site.specie.symbol for site in structure),
+        np.asarray(structure.cart_coords, dtype=float),
+        np.asarray(structure.lattice.matrix, dtype=float),
+        velocities,
+    )
+
+
+class VaspEngine:
+    """NVT stages as custodian-guarded VASP segments (this module), for the engine-neutral protocol."""
+
+    name = "vasp"
+
+    def __init__(self, md: MDSettings, runner: RunnerSettings) -> None:
+        self.md = md
+        self.runner = runner
+
+    def provenance(self) -> dict[str, Any]:
+        """VASP, PAW-PBE with the POTCAR set and every INCAR setting (POTCAR hashes are in each stage's record)."""
+        settings = json.loads(json.dumps({f.name: getattr(self.md, f.name) for f in fields(self.md)}, default=dict))
+        return {"engine": self.name, "is_dft": True, "functional": "PBE", "md_settings": settings}
+
+    def prepare_stage(
+        self, stage_dir: Path, state: CellState, temperature_K: float, duration_fs: float, label: str
+    ) -> None:
+        """Template inputs of a stage (INCAR NSW for the whole stage, KPOINTS, POSCAR, POTCAR or POTCAR.spec)."""
+        prepare_stage(stage_dir, poscar_from_state(state, label), temperature_K, duration_fs, self.md, label)
+
+    def run_stage(self, stage_dir: Path, job_start: dt.datetime, reset_failed: bool = False) -> StageStatus:
+        """Segments until the stage is done, fails, or this job's walltime is nearly used.
+
+        A POTCAR present (written by hmixal or copied in by hand) is checked first: the symbols and their order
+        against the POSCAR's species, ENCUT against factor × the largest ENMAX."""
+        potcar = Path(stage_dir) / "POTCAR"
+        if potcar.is_file():
+            species = Poscar.from_file(Path(stage_dir) / "POSCAR", check_for_potcar=False).site_symbols
+            check_potcar_matches(potcar, species, self.md)
+            check_encut(potcar, Incar.from_file(Path(stage_dir) / "INCAR"), self.md.encut_enmax_factor)
+        return run_stage(stage_dir, self.runner, job_start, reset_failed)
+
+    def stage_status(self, stage_dir: Path) -> StageStatus:
+        """The stage's state from its directory (NOT_STARTED when it has no inputs yet)."""
+        if not (Path(stage_dir) / "INCAR").is_file():
+            return StageStatus(StageState.NOT_STARTED, 0.0, 0.0, 0, "no inputs yet")
+        return stage_status(stage_dir)
+
+    def stage_trace(self, stage_dir: Path) -> analysis.Trace:
+        """The stage's per-step table, segments joined."""
+        return stage_trace(stage_dir)
+
+    def stage_frames(self, stage_dir: Path) -> analysis.Frames:
+        """The stage's XDATCAR frames, segments joined."""
+        return stage_frames(stage_dir)
+
+    def final_state(self, stage_dir: Path) -> CellState:
+        """The last CONTCAR of the stage (positions and velocities)."""
+        return state_from_poscar(final_poscar(stage_dir))
+
+    def stage_record(self, stage_dir: Path) -> dict[str, Any]:
+        """POTCARs used (symbols, TITEL, ENMAX, hashes), custodian's corrections and INCAR changes per segment."""
+        stage_dir = Path(stage_dir)
+        segments = []
+        for seg in _segment_dirs(stage_dir):
+            record = _read_json(seg / SEGMENT_RECORD) or {"outcome": "interrupted"}
+            segments.append(
+                {
+                    "segment": seg.name,
+                    "outcome": record.get("outcome"),
+                    "corrections": record.get("corrections", []),
+                    "incar_changes": record.get("incar_changes", {}),
+                }
+            )
+        last = _segment_dirs(stage_dir)
+        potcar = stage_dir / "POTCAR"
+        return {
+            "potcars": potcar_provenance(potcar) if potcar.is_file() else [],
+            "potcar_functional": self.md.potcar_functional,
+            "segments": segments,
+            "effective_incar": effective_incar(last[-1] / "INCAR") if last else effective_incar(stage_dir / "INCAR"),
+        }
+
+    def extend_stage(self, stage_dir: Path, duration_fs: float) -> None:
+        """Raise the stage's NSW to cover ``duration_fs``; the next segment runs the extra time."""
+        target, potim = _stage_target(Path(stage_dir))
+        if duration_fs > target + 1e-6:
+            incar = Incar.from_file(Path(stage_dir) / "INCAR")
+            incar["NSW"] = math.ceil(duration_fs / potim - 1e-9)
+            write_text(str(incar), Path(stage_dir) / "INCAR")

@@ -2,12 +2,21 @@
 
 The table has the columns of THERMO_COLUMNS (shared with the EMT engine and consumed by
 ``hmixal.aimd.analysis``): step, time_fs, temperature_K, etotal_eV, epot_eV, pressure_kbar, plus
-volume_A3 and the VASP details e0_eV, ekin_eV and thermostat_eV. Energies are per cell.
+volume_A3 and the VASP details e0_eV, ekin_eV, thermostat_eV, conserved_eV, scf_steps and (when OUTCAR
+has it, as every VASP ≥ 4 OUTCAR does) eint_eV. Energies are per cell.
 
 - epot_eV is F, the free energy TOTEN the ions move on; with Gaussian smearing and SIGMA = 0.05 eV it differs
   from E0 (σ → 0) by far less than 1 meV/atom (the LargeSigmaHandler keeps it so); E0 is kept as e0_eV.
+  With Fermi smearing at the ionic temperature F = E − TS is the electrons' free energy (see eint_eV).
 - etotal_eV = F + EK, the physical energy of the cell. OSZICAR's E also contains the Nosé thermostat's
   energies SP + SK, which belong to the thermostat, not to the liquid; they are kept as thermostat_eV.
+- conserved_eV is OSZICAR's E = F + EK + SP + SK, the quantity Nosé–Hoover dynamics conserves; its drift
+  measures integration and SCF errors (hmixal.aimd.checks).
+- scf_steps is the number of electronic iterations of the step (the OSZICAR lines "DAV:", "RMM:", "CG :", …
+  before its MD line). VASP moves the ions on after NELM iterations even if EDIFF was not reached, so a step
+  with scf_steps = NELM (kept per segment as MDSegment.nelm) had unconverged forces.
+- eint_eV is OUTCAR's "energy  without entropy" of the ionic step, E = F + TS: the electronic internal
+  energy. With Fermi smearing at the ionic temperature the enthalpy takes E + EK, not F + EK.
 - pressure_kbar is OUTCAR's "total pressure" (trace of the stress / 3 plus the ideal-gas term of the ions,
   VASP ≥ 5.4.4). Older OUTCARs without it: "external pressure" + "Pullay stress" + 2·EK/(3V).
 
@@ -34,13 +43,25 @@ from hmixal.aimd import analysis
 from hmixal.errors import InputError
 
 THERMO_COLUMNS = ("step", "time_fs", "temperature_K", "etotal_eV", "epot_eV", "pressure_kbar")
-VASP_EXTRA_COLUMNS = ("e0_eV", "ekin_eV", "thermostat_eV", "volume_A3")
+VASP_EXTRA_COLUMNS = ("e0_eV", "ekin_eV", "thermostat_eV", "volume_A3", "conserved_eV", "scf_steps")
+VASP_OPTIONAL_COLUMNS = ("eint_eV",)  # only when OUTCAR has "energy  without entropy" lines
+DEFAULT_NELM = 60  # VASP's default NELM (VASP wiki, NELM)
 EV_PER_A3_IN_KBAR = 1602.1766208  # 1 eV/Å^3 = 160.21766208 GPa (CODATA 2018 elementary charge)
 
 _MD_FIELDS = ("T", "E", "F", "E0", "EK", "SP", "SK")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[EeDd][-+]?\d+)?"
 _MD_LINE = re.compile(r"^\s*(\d+)\s+" + r"\s+".join(rf"{name}=\s*({_NUMBER})" for name in _MD_FIELDS) + r"\s*$")
 _MD_LINE_START = re.compile(r"^\s*\d+\s+T=")
+# An electronic iteration: algorithm tag (DAV, RMM, CG , SDA, EDD, …), colon, iteration number, values
+_SCF_LINE_START = re.compile(r"^\s*[A-Z]{2,3} ?:")
+_SCF_LINE = re.compile(r"^\s*[A-Z]{2,3} ?:\s*(\d+)\s+\S")
+# OUTCAR's block after each ionic step: title, dashes, "free  energy   TOTEN", blank, "energy  without entropy".
+# The per-iteration blocks (NWRITE ≥ 2) are titled "Free energy of the ion-electron system" and must not be
+# counted as steps, so the two lines are read only within a few lines of the ionic block's title.
+_IONIC_ENERGY_BLOCK = "FREE ENERGIE OF THE ION-ELECTRON SYSTEM"
+_IONIC_ENERGY_LINES = 6
+_TOTEN = re.compile(r"free\s+energy\s+TOTEN\s*=\s*(\S+)")
+_WITHOUT_ENTROPY = re.compile(r"energy\s+without\s+entropy\s*=\s*(\S+)")
 _FOOTER = "General timing and accounting"
 
 
@@ -58,6 +79,7 @@ class MDSegment:
     counts: dict[str, int]
     potim_fs: float
     nsw: int
+    nelm: int
     temperature_target_K: float
     volume_A3: float
     terminated_normally: bool
@@ -78,19 +100,21 @@ class MDSegment:
 
 @dataclass(frozen=True)
 class OszicarSteps:
-    """MD steps of an OSZICAR (columns step, T, E, F, E0, EK, SP, SK) and whether its last line was cut off."""
+    """MD steps of an OSZICAR (step, T, E, F, E0, EK, SP, SK, scf_steps) and whether its last line was cut off."""
 
-    steps: pd.DataFrame  # columns step + _MD_FIELDS
+    steps: pd.DataFrame  # columns step + _MD_FIELDS + scf_steps
     partial_last_line: bool
 
 
 @dataclass(frozen=True)
 class OutcarPressures:
-    """Per-step pressures (kbar), cell volume, ion count and whether the timing footer was written."""
+    """Per-step pressures (kbar) and energies (eV), cell volume, ion count and whether the footer was written."""
 
     total_pressure: list[float]
     external_pressure: list[float]
     pulay_stress: list[float]
+    free_energy: list[float]  # TOTEN of each ionic step's "FREE ENERGIE" block
+    energy_without_entropy: list[float]  # "energy  without entropy" of the same blocks
     volume_A3: float | None
     n_ions: int | None
     footer: bool
@@ -108,19 +132,37 @@ def _float(text: str, path: Path, line: int) -> float:
 
 
 def read_oszicar_md(path: str | Path) -> OszicarSteps:
-    """MD steps of an OSZICAR (values through pymatgen's Oszicar, each line checked complete and in sequence)."""
+    """MD steps of an OSZICAR (values through pymatgen's Oszicar, each line checked complete and in sequence).
+
+    Each step's scf_steps is the number of electronic iterations printed before its MD line; the iteration
+    numbers must run 1, 2, … within a step.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "OSZICAR not found")
     raw = path.read_text(errors="replace")
     lines = raw.splitlines(keepends=True)
     checked: list[tuple[int, int]] = []  # (line number, step)
+    scf_counts: list[int] = []
+    iterations = 0  # electronic iterations since the last MD line
     partial = False
     for number, line in enumerate(lines, start=1):
+        is_last = number == len(lines)
+        if _SCF_LINE_START.match(line):
+            scf = _SCF_LINE.match(line)
+            if scf is None:
+                if is_last:
+                    continue  # cut mid-line; the step it belongs to is incomplete anyway
+                raise InputError(path, number, f"malformed electronic-iteration line: {line.strip()!r}")
+            if int(scf.group(1)) != iterations + 1:
+                raise InputError(
+                    path, number, f"electronic iteration {scf.group(1)} where iteration {iterations + 1} was expected"
+                )
+            iterations += 1
+            continue
         if not _MD_LINE_START.match(line):
             continue
         match = _MD_LINE.match(line)
-        is_last = number == len(lines)
         if match is None or not line.endswith("\n"):
             if is_last:
                 partial = True  # killed while VASP wrote this line
@@ -129,6 +171,8 @@ def read_oszicar_md(path: str | Path) -> OszicarSteps:
         for value in match.groups()[1:]:
             _float(value, path, number)
         checked.append((number, int(match.group(1))))
+        scf_counts.append(iterations)
+        iterations = 0
     steps = [s for _, s in checked]
     if steps and steps != list(range(1, len(steps) + 1)):
         bad = next(i for i, s in enumerate(steps) if s != i + 1)
@@ -141,17 +185,21 @@ def read_oszicar_md(path: str | Path) -> OszicarSteps:
         raise InputError(path, None, f"pymatgen read {len(md_dicts)} MD steps where {len(checked)} lines are MD steps")
     frame = pd.DataFrame(md_dicts, columns=list(_MD_FIELDS)).astype(float)
     frame.insert(0, "step", np.asarray(steps, dtype=int))
+    frame["scf_steps"] = np.asarray(scf_counts, dtype=int)
     return OszicarSteps(frame, partial)
 
 
 def read_outcar_md(path: str | Path) -> OutcarPressures:
-    """Per-step pressures, the cell volume, the ion count and whether the timing footer was written."""
+    """Per-step pressures and energies, the cell volume, the ion count and whether the timing footer was written."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "OUTCAR not found")
     total: list[float] = []
     external: list[float] = []
     pulay: list[float] = []
+    free: list[float] = []
+    without_entropy: list[float] = []
+    block_start = -_IONIC_ENERGY_LINES  # line number of the last ionic energy block's title
     volume = None
     n_ions = None
     footer = False
@@ -160,6 +208,12 @@ def read_outcar_md(path: str | Path) -> OutcarPressures:
         for number, line in enumerate(handle, start=1):
             if "FORCE on cell =-STRESS" in line:
                 started += 1
+            elif _IONIC_ENERGY_BLOCK in line:
+                block_start = number  # a block lacking a line shows up as a count mismatch in parse_md_segment
+            elif number - block_start <= _IONIC_ENERGY_LINES and (toten := _TOTEN.search(line)):
+                free.append(_float(toten.group(1), path, number))
+            elif number - block_start <= _IONIC_ENERGY_LINES and (entropy := _WITHOUT_ENTROPY.search(line)):
+                without_entropy.append(_float(entropy.group(1), path, number))
             elif "total pressure" in line and "=" in line:
                 total.append(_float(line.split("=")[1].split()[0], path, number))
             elif "external pressure =" in line:
@@ -172,7 +226,7 @@ def read_outcar_md(path: str | Path) -> OutcarPressures:
                 n_ions = int(_float(line.split("NIONS =")[1].split()[0], path, number))
             elif _FOOTER in line:
                 footer = True
-    return OutcarPressures(total, external, pulay, volume, n_ions, footer, started)
+    return OutcarPressures(total, external, pulay, free, without_entropy, volume, n_ions, footer, started)
 
 
 def _poscar_species(path: Path) -> tuple[tuple[str, ...], dict[str, int]]:
@@ -204,6 +258,7 @@ def parse_md_segment(directory: str | Path, allow_truncated: bool = False) -> MD
         raise InputError(incar_path, None, f"IBRION = {incar.get('IBRION')} is not an MD run (IBRION = 0)")
     potim = float(incar.get("POTIM", 0.5))
     nsw = int(incar.get("NSW", 0))
+    nelm = int(incar.get("NELM", DEFAULT_NELM))
     t_target = float(incar.get("TEBEG", float("nan")))
     symbols, counts = _poscar_species(directory / "POSCAR")
     osz = read_oszicar_md(directory / "OSZICAR")
@@ -218,9 +273,12 @@ def parse_md_segment(directory: str | Path, allow_truncated: bool = False) -> MD
     n_out = len(pressures)
     vasprun = directory / "vasprun.xml"
     xml_closed = vasprun.is_file() and "</modeling>" in _tail(vasprun)
-    truncated = osz.partial_last_line or not out.footer or n_out != n_osz or not xml_closed
+    # every ionic step of a VASP OUTCAR has its energy block; none at all is an OUTCAR written otherwise
+    has_eint = len(out.energy_without_entropy) > 0
+    n_eint = len(out.energy_without_entropy) if has_eint else n_out
+    truncated = osz.partial_last_line or not out.footer or n_out != n_osz or n_eint != n_out or not xml_closed
     if truncated:
-        n_ok = min(n_osz, n_out)
+        n_ok = min(n_osz, n_out, n_eint)
         why = []
         if osz.partial_last_line:
             why.append("OSZICAR ends in a half-written line")
@@ -228,6 +286,8 @@ def parse_md_segment(directory: str | Path, allow_truncated: bool = False) -> MD
             why.append("OUTCAR has no timing footer")
         if n_out != n_osz:
             why.append(f"OSZICAR has {n_osz} steps, OUTCAR {n_out} pressures")
+        if n_eint != n_out:
+            why.append(f"OUTCAR has {n_out} pressures but {n_eint} 'energy  without entropy' lines")
         if not xml_closed:
             why.append("vasprun.xml is missing or not closed")
         message = f"run was cut off ({'; '.join(why)}); {n_ok} complete steps"
@@ -264,8 +324,12 @@ def parse_md_segment(directory: str | Path, allow_truncated: bool = False) -> MD
             "ekin_eV": steps["EK"].to_numpy(),
             "thermostat_eV": (steps["SP"] + steps["SK"]).to_numpy(),
             "volume_A3": np.full(n_ok, float(volume)),
+            "conserved_eV": steps["E"].to_numpy(),
+            "scf_steps": steps["scf_steps"].to_numpy(dtype=int),
         }
     )
+    if has_eint:
+        table["eint_eV"] = np.asarray(out.energy_without_entropy[:n_ok], dtype=float)
     return MDSegment(
         directory=directory,
         table=table,
@@ -273,6 +337,7 @@ def parse_md_segment(directory: str | Path, allow_truncated: bool = False) -> MD
         counts=counts,
         potim_fs=potim,
         nsw=nsw,
+        nelm=nelm,
         temperature_target_K=t_target,
         volume_A3=float(volume),
         terminated_normally=out.footer and not osz.partial_last_line,
@@ -291,10 +356,21 @@ def _tail(path: Path, n_bytes: int = 4096) -> str:
 
 
 def concatenate_segments(segments: Sequence[MDSegment]) -> pd.DataFrame:
-    """One table from consecutive segments: steps renumbered 1..N and time accumulated with each POTIM."""
+    """One table from consecutive segments: steps renumbered 1..N and time accumulated with each POTIM.
+
+    eint_eV is kept only if every segment with steps has it; a mixture is an error rather than a column
+    silently dropped or half empty.
+    """
     if not segments:
         raise InputError(None, None, "no MD segments to concatenate")
     first = segments[0]
+    with_steps = [seg for seg in segments if seg.n_steps > 0]
+    lacking = [seg for seg in with_steps if "eint_eV" not in seg.table.columns]
+    if lacking and len(lacking) < len(with_steps):
+        raise InputError(
+            lacking[0].directory / "OUTCAR", None,
+            "no 'energy  without entropy' lines while other segments have them: not one run's output",
+        )  # fmt: skip
     frames = []
     step0, time0 = 0, 0.0
     for seg in segments:
@@ -313,10 +389,15 @@ def concatenate_segments(segments: Sequence[MDSegment]) -> pd.DataFrame:
 
 
 def segment_metadata(segments: Sequence[MDSegment]) -> dict[str, Any]:
-    """Per-run metadata the analysis needs (n_atoms, composition, T, volume) and the segments' provenance."""
+    """Per-run metadata the analysis needs (n_atoms, composition, T, volume, NELM) and the segments' provenance.
+
+    ``nelm`` is the segments' common NELM, or None when custodian changed it between segments; each segment
+    keeps its own.
+    """
     if not segments:
         raise InputError(None, None, "no MD segments")
     first = segments[0]
+    nelms = {s.nelm for s in segments}
     return {
         "engine": "vasp",
         "n_atoms": first.n_atoms,
@@ -325,11 +406,13 @@ def segment_metadata(segments: Sequence[MDSegment]) -> dict[str, Any]:
         "volume_A3": first.volume_A3,
         "n_steps": int(sum(s.n_steps for s in segments)),
         "time_ps": float(sum(s.n_steps * s.potim_fs for s in segments) / 1000.0),
+        "nelm": first.nelm if len(nelms) == 1 else None,
         "segments": [
             {
                 "directory": str(s.directory),
                 "n_steps": s.n_steps,
                 "potim_fs": s.potim_fs,
+                "nelm": s.nelm,
                 "terminated_normally": s.terminated_normally,
                 "truncated": s.truncated,
                 "pressure_source": s.pressure_source,
