@@ -46,33 +46,23 @@ def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, time
     )
 
 
+def dry_run_entries(output: str, key: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, {name: value}) of every job's ``key:`` line (``resources``, ``wildcards``) in a dry-run printout."""
+    jobs: list[tuple[str, dict[str, str]]] = []
+    rule = None
+    for line in output.splitlines():
+        header = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):$", line)
+        if header:
+            rule = header.group(1)
+        elif rule and line.strip().startswith(f"{key}:"):
+            items = line.split(":", 1)[1].split(", ")
+            jobs.append((rule, dict(item.strip().split("=", 1) for item in items)))
+    return jobs
+
+
 def dry_run_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
     """(rule, resources) of every job a ``snakemake -n`` printout lists."""
-    jobs: list[tuple[str, dict[str, str]]] = []
-    rule = None
-    for line in output.splitlines():
-        header = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):$", line)
-        if header:
-            rule = header.group(1)
-        elif rule and line.strip().startswith("resources:"):
-            items = line.split(":", 1)[1].split(", ")
-            jobs.append((rule, dict(item.strip().split("=", 1) for item in items)))
-            rule = None
-    return jobs
-
-
-def dry_run_wildcards(output: str) -> list[tuple[str, dict[str, str]]]:
-    """(rule, wildcards) of every job with wildcards that a ``snakemake -n`` printout lists."""
-    jobs: list[tuple[str, dict[str, str]]] = []
-    rule = None
-    for line in output.splitlines():
-        header = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):$", line)
-        if header:
-            rule = header.group(1)
-        elif rule and line.strip().startswith("wildcards:"):
-            items = line.split(":", 1)[1].split(", ")
-            jobs.append((rule, dict(item.strip().split("=", 1) for item in items)))
-    return jobs
+    return dry_run_entries(output, "resources")
 
 
 def evaluate(expression: object, attempt: int) -> float:
@@ -108,7 +98,9 @@ def test_dry_run_gives_vasp_jobs_the_configured_mpi_resources(workdir):
             assert resources["vasp_jobs"] == "1"  # the token the profile's vasp_jobs limit counts
     # The paper's campaign exactly: every run at its refractory element's temperature (seed §4.2), no other.
     paper = {"Ir": 2750, "Os": 3300, "Re": 3500, "W": 3700}
-    run_ids = [wildcards["run_id"] for rule, wildcards in dry_run_wildcards(done.stdout) if rule == "aimd_run"]
+    run_ids = [
+        wildcards["run_id"] for rule, wildcards in dry_run_entries(done.stdout, "wildcards") if rule == "aimd_run"
+    ]
     assert len(run_ids) == counts["aimd_run"]
     for run_id in run_ids:
         symbols, temperature = run_id.rsplit("_", 1)

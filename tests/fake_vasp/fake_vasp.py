@@ -130,15 +130,21 @@ def matches(incar: dict[str, str], wanted: dict | None) -> bool:
     return True
 
 
-def fmt_osz(x: float, digits: int) -> str:
-    """VASP's OSZICAR number style: leading-dot mantissa, e.g. -.77512345E+03."""
-    if x == 0:
-        return "0." + "0" * digits + "E+00"
+def _mantissa(x: float, digits: int) -> tuple[float, int]:
+    """|x| as mantissa in [0.1, 1) and decimal exponent, rounded to ``digits`` (Fortran E style)."""
     exponent = math.floor(math.log10(abs(x))) + 1
     mantissa = abs(x) / 10**exponent
     if round(mantissa, digits) >= 1.0:
         mantissa /= 10
         exponent += 1
+    return mantissa, exponent
+
+
+def fmt_osz(x: float, digits: int) -> str:
+    """VASP's OSZICAR number style: leading-dot mantissa, e.g. -.77512345E+03."""
+    if x == 0:
+        return "0." + "0" * digits + "E+00"
+    mantissa, exponent = _mantissa(x, digits)
     text = f"{mantissa:.{digits}f}"[1:]  # ".77512345"
     return ("-" if x < 0 else "0") + f"{text}E{exponent:+03d}"
 
@@ -147,11 +153,7 @@ def fmt_fortran(x: float, digits: int) -> str:
     """Fortran E format with a 0.-mantissa, as VASP's electronic lines: 0.39480E+03, -0.14813E+04."""
     if x == 0:
         return "0." + "0" * digits + "E+00"
-    exponent = math.floor(math.log10(abs(x))) + 1
-    mantissa = abs(x) / 10**exponent
-    if round(mantissa, digits) >= 1.0:
-        mantissa /= 10
-        exponent += 1
+    mantissa, exponent = _mantissa(x, digits)
     return ("-" if x < 0 else "") + f"{mantissa:.{digits}f}E{exponent:+03d}"
 
 
