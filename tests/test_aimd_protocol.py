@@ -235,6 +235,35 @@ def test_vasp_run_through_the_protocol_records_potcars_and_custodian(
     assert list(status["state"]) == [FINISHED]
 
 
+@pytest.mark.parametrize("b0_GPa", [5.0, 120.0, 300.0])
+def test_vasp_loop_converges_on_hot_stand_in_dynamics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path, b0_GPa: float
+) -> None:
+    # Correlated pressure noise (AR(1), 15 kbar per step, 20-step correlation), a drifting conserved energy and
+    # 2 % of steps at NELM, from a soft to a refractory liquid; V0 12 % away from the start volume.
+    start = 19.5 * 1.12
+    fake_vasp(
+        tmp_path, monkeypatch, eos={"v0_per_atom": 19.5, "b0_GPa": b0_GPa, "b0_prime": 4.5}, p_noise_kbar=15.0,
+        p_corr_steps=20, drift_eV_per_ps=0.05, nelm_fraction=0.02, seed=int(b0_GPa),
+    )  # fmt: skip
+    run_dir = tmp_path / "runs" / "Ir4Ti4_2750K"
+    config = vasp_config(volume_run_ps=0.6, production_ps=1.2, max_production_ps=1.2)
+    monkeypatch.setattr("hmixal.aimd.protocol.liquid_start_volume_A3", lambda *args: 8 * start)
+    assert run_job(run_dir, IR_TI, config, 11, ELEMENTS) == EX_OK
+    outcome = read_outcome(run_dir)
+    assert outcome["state"] == FINISHED, outcome["reason"]
+    volume = json.loads((run_dir / "volume.json").read_text())
+    assert volume["state"] == "converged" and 2 <= len(volume["history"]) <= 10
+    # the stand-in's true mean pressure at the chosen volume (its EOS plus the ions' kinetic pressure) is small
+    v0, v, b0 = 8 * 19.5, volume["volume_A3"], 10.0 * b0_GPa
+    eta = (v0 / v) ** (2.0 / 3.0)
+    static = 1.5 * b0 * (eta**3.5 - eta**2.5) * (1.0 + 0.75 * (4.5 - 4.0) * (eta - 1.0))
+    kinetic = 8 * 8.617333262e-5 * 2750.0 / v * 1602.1766208  # N k_B T / V in kbar
+    assert abs(static + kinetic) < 10.0, (static + kinetic, volume["reason"])
+    trace = analysis.read_trace(run_dir / "trace.csv")
+    assert {"conserved_eV", "scf_steps"} <= set(trace.table.columns)
+
+
 def test_vasp_failure_exits_and_fast_fail_on_resubmission(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(SETTINGS, "PMG_VASP_PSP_DIR", raising=False)  # no POTCARs: the job cannot run
     fake_vasp(tmp_path, monkeypatch)
