@@ -291,8 +291,9 @@ def test_zero_pressure_correction_recovers_the_exact_energy() -> None:
     # first order: H(0) − H(V) = αT·P·V, not P·V (αT = 0.3 here)
     pv = production.pressure_kbar * production.volume_A3 * KBAR_A3_TO_KJ_PER_MOL / 100
     assert result.correction_kJ_per_mol == pytest.approx(0.3 * pv, rel=0.05)
-    # its uncertainty is that of V0 (pressure SEs of 0.5 kbar: ~0.3 kbar at V0) times T(∂P/∂T)_V: αT·v·0.3 kbar
-    assert result.sem_kJ_per_mol == pytest.approx(0.3 * V0 / 100 * 0.3 * KBAR_A3_TO_KJ_PER_MOL, rel=0.3)
+    # its uncertainty is that of V0 times T(∂P/∂T)_V; the production's own SE (0.2 kbar, not floored to the
+    # stages' 0.5) pins V0: αT·v·0.2 kbar
+    assert result.sem_kJ_per_mol == pytest.approx(0.3 * V0 / 100 * 0.2 * KBAR_A3_TO_KJ_PER_MOL, rel=0.3)
     assert result.h_sem_kJ_per_mol == pytest.approx(math.hypot(0.03, result.sem_kJ_per_mol))
 
 
@@ -353,3 +354,36 @@ def test_zero_pressure_correction_takes_the_protocols_mappings() -> None:
         zero_pressure_correction(stages, {**stages[0], "n_atoms": 64})
     with pytest.raises(InputError, match="needs H"):
         zero_pressure_correction([VolumePoint(1000.0, 1.0, 1.0)], VolumePoint(1000.0, 1.0, 1.0, 1.0, 1.0, 100))
+
+
+def test_thermal_pressure_from_fluctuations_recovers_the_covariance() -> None:
+    # P = P0 + b·δE + noise: ⟨δP δE⟩ = b σ_E², so T(∂P/∂T)_V = b σ_E² / (k_B T)
+    from hmixal.aimd.analysis import BOLTZMANN_EV_PER_K
+    from hmixal.aimd.volume import thermal_pressure_kbar
+
+    rng = np.random.default_rng(3)
+    energy = rng.normal(0.0, 0.5, 20000)
+    pressure = 2.0 + 30.0 * energy + rng.normal(0.0, 10.0, energy.size)
+    value, sem = thermal_pressure_kbar(pressure, energy, 1400.0)
+    expected = 30.0 * 0.25 / (BOLTZMANN_EV_PER_K * 1400.0)
+    assert abs(value - expected) < 4 * sem and sem < 0.05 * expected
+    with pytest.raises(InputError, match="matching pressure and energy"):
+        thermal_pressure_kbar(pressure[:10], energy[:10], 1400.0)
+
+
+def test_zero_pressure_correction_uses_the_production_fluctuations() -> None:
+    from hmixal.aimd.volume import zero_pressure_correction
+
+    stages = [
+        {"volume_A3": v, "pressure_kbar": p, "pressure_sem_kbar": 2.0, "h_kJ_per_mol": h, "h_sem_kJ_per_mol": 0.3,
+         "n_atoms": 100}
+        for v, p, h in ((1900.0, 12.0, 10.0), (1950.0, 3.0, 10.2), (1990.0, -4.0, 10.5))
+    ]  # fmt: skip
+    production = {**stages[1], "h_sem_kJ_per_mol": 0.05, "pressure_sem_kbar": 0.8}
+    precise = {**production, "thermal_pressure_kbar": 80.0, "thermal_pressure_sem_kbar": 2.0}
+    without = zero_pressure_correction(stages, production)
+    with_fluct = zero_pressure_correction(stages, precise)
+    # the precise fluctuation estimate dominates; the stages' slope (13 ± 8 kbar) pulls it a little
+    assert with_fluct.method == "fluctuation" and 70.0 < with_fluct.thermal_pressure_kbar < 80.0
+    assert "fluctuations 80 ± 2 kbar" in with_fluct.note
+    assert with_fluct.thermal_pressure_sem_kbar < 0.5 * without.thermal_pressure_sem_kbar

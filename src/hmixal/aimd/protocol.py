@@ -32,7 +32,14 @@ import pandas as pd
 from hmixal.aimd import analysis
 from hmixal.aimd.engine import CellState, Engine, StageState, StageStatus
 from hmixal.aimd.structure import bulk_modulus_guess_kbar, liquid_start_volume_A3, random_liquid_cell
-from hmixal.aimd.volume import VolumeDecision, VolumePoint, VolumeSettings, accept_production, next_volume
+from hmixal.aimd.volume import (
+    VolumeDecision,
+    VolumePoint,
+    VolumeSettings,
+    accept_production,
+    next_volume,
+    thermal_pressure_kbar,
+)
 from hmixal.errors import InputError, reject_unknown_keys
 from hmixal.io import atomic_path, write_text
 
@@ -180,10 +187,16 @@ def read_run_record(run_dir: str | Path, engine: Engine, protocol: ProtocolSetti
 
 
 def stage_point(trace: analysis.Trace, min_discard_fraction: float) -> dict[str, float]:
-    """A stage's volume, mean pressure and mean H per atom (kJ/mol) with standard errors, after equilibration."""
+    """A stage's volume, mean pressure, mean H per atom (kJ/mol) and T(∂P/∂T)_V, with SEs, after equilibration."""
     h = analysis.enthalpy(trace, "etotal", min_discard_fraction)
     volume = float(trace.table["volume_A3"].iloc[0]) if "volume_A3" in trace.table else float("nan")
+    window = trace.table.iloc[h.start_index :]
+    thermal, thermal_sem = thermal_pressure_kbar(
+        window["pressure_kbar"].to_numpy(), window["etotal_eV"].to_numpy(), trace.target_temperature_K
+    )
     return {
+        "thermal_pressure_kbar": thermal,
+        "thermal_pressure_sem_kbar": thermal_sem,
         "volume_A3": volume,
         "pressure_kbar": h.mean_pressure_kbar,
         "pressure_sem_kbar": h.pressure_sem_kbar,
@@ -196,7 +209,8 @@ def stage_point(trace: analysis.Trace, min_discard_fraction: float) -> dict[str,
 def _volume_point(point: Mapping[str, float]) -> VolumePoint:
     return VolumePoint(
         point["volume_A3"], point["pressure_kbar"], point["pressure_sem_kbar"], point["h_kJ_per_mol"],
-        point["h_sem_kJ_per_mol"], int(point["n_atoms"]),
+        point["h_sem_kJ_per_mol"], int(point["n_atoms"]), point.get("thermal_pressure_kbar"),
+        point.get("thermal_pressure_sem_kbar"),
     )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from hmixal.aimd.analysis import BOLTZMANN_EV_PER_K, block_average
 from hmixal.errors import InputError, reject_unknown_keys
 
 # 1 kbar·Å³ = 1e8 Pa × 1e-30 m³ = 1e-22 J; × N_A / 1000 → kJ/mol
@@ -54,6 +55,9 @@ class VolumePoint:
     h_kJ_per_mol: float | None = None
     h_sem_kJ_per_mol: float | None = None
     n_atoms: int | None = None
+    # T(∂P/∂T)_V from the run's own fluctuations, ⟨δP δE⟩/(k_B T) (kbar), and its SE: see thermal_pressure_kbar
+    thermal_pressure_kbar: float | None = None
+    thermal_pressure_sem_kbar: float | None = None
 
 
 @dataclass(frozen=True)
@@ -270,8 +274,10 @@ def _distinct_volumes(volumes: Sequence[float]) -> int:
     return len(kept)
 
 
-def fit_pressure(history: Sequence[VolumePoint], settings: VolumeSettings) -> PressureFit:
-    """Joint weighted least-squares Murnaghan fit of all points (module docstring, step 1)."""
+def fit_pressure(history: Sequence[VolumePoint], settings: VolumeSettings, production: bool = False) -> PressureFit:
+    """Joint weighted least-squares Murnaghan fit of all points (module docstring, step 1).
+
+    ``production``: the last point is a production run, whose long average keeps its own SE (not floored)."""
     _check(history)
     volumes = np.array([p.volume_A3 for p in history])
     log_v = np.log(volumes)
@@ -280,7 +286,8 @@ def fit_pressure(history: Sequence[VolumePoint], settings: VolumeSettings) -> Pr
     sigma = np.maximum([p.pressure_sem_kbar for p in history], 1e-6)
     # equal stages at nearby volumes share one true SE, but a blocking estimate from 2 ps scatters by ±50 %:
     # floored at the stages' median SE, no stage gets a lucky weight
-    sigma = np.maximum(sigma, float(np.median(sigma)))
+    stages = slice(0, len(sigma) - 1) if production and len(sigma) > 1 else slice(0, len(sigma))
+    sigma[stages] = np.maximum(sigma[stages], float(np.median(sigma[stages])))
     guess = settings.bulk_modulus_guess_kbar
     prior = np.array([math.log(guess), settings.bulk_modulus_derivative])
     prior_sd = np.array([math.log(settings.bulk_modulus_prior_factor), settings.bulk_modulus_derivative_sd])
@@ -442,7 +449,8 @@ class ZeroPressureCorrection:
     h_sem_kJ_per_mol: float
     correction_kJ_per_mol: float
     sem_kJ_per_mol: float
-    method: str  # 'stages': T(∂P/∂T)_V mostly from the stages' slope; 'bound': mostly from 0 ≤ αT ≤ alpha_t_max
+    method: str  # where T(∂P/∂T)_V mostly came from: 'fluctuation' (the production's ⟨δP δE⟩), 'stages' (their
+    # slope) or 'bound' (0 ≤ αT ≤ alpha_t_max)
     usable: bool  # False when V₀ lies farther from the production volume than enthalpy_fit_window
     v0_A3: float
     v0_sem_A3: float
@@ -466,7 +474,11 @@ def _as_point(value: VolumePoint | Mapping[str, Any], what: str) -> VolumePoint:
         missing = [k for k in _POINT_KEYS if value.get(k) is None]
         if missing:
             raise InputError(None, None, f"{what}: missing {', '.join(missing)}")
-        point = VolumePoint(*(value[k] for k in _POINT_KEYS))
+        point = VolumePoint(
+            *(value[k] for k in _POINT_KEYS),
+            value.get("thermal_pressure_kbar"),
+            value.get("thermal_pressure_sem_kbar"),
+        )
     _check([point])
     h, h_sem, n = point.h_kJ_per_mol, point.h_sem_kJ_per_mol, point.n_atoms
     if h is None or h_sem is None or n is None:
@@ -498,6 +510,23 @@ def _thermal_slope(stages: Sequence[VolumePoint], fit: PressureFit, per_atom: fl
     return slope, sem
 
 
+def thermal_pressure_kbar(
+    pressure_kbar: Sequence[float] | np.ndarray, energy_eV: Sequence[float] | np.ndarray, temperature_K: float
+) -> tuple[float, float]:
+    """T(∂P/∂T)_V (kbar) of an NVT run from its fluctuations, ⟨δP δE⟩/(k_B T), and its blocking SE.
+
+    In the canonical ensemble (∂⟨P⟩/∂T)_V = ⟨δP δE⟩/(k_B T²) with E the total energy of the cell (eV) and P the
+    instantaneous pressure; checked on EMT liquid Cu (256 atoms, 1400 K, 35 ps): 0.0792 kbar/K from the
+    fluctuations against 0.0730 ± 0.0024 kbar/K from ⟨P⟩ at 1300 and 1500 K (docs/aimd.md §5)."""
+    p = np.asarray(pressure_kbar, dtype=float)
+    e = np.asarray(energy_eV, dtype=float)
+    if p.shape != e.shape or p.size < 2 * 8:
+        raise InputError(None, None, f"need matching pressure and energy series of ≥ 16 steps, got {p.size}")
+    product = (p - p.mean()) * (e - e.mean()) / (BOLTZMANN_EV_PER_K * temperature_K)
+    block = block_average(product)
+    return block.mean, block.sem
+
+
 def zero_pressure_correction(
     stages: Sequence[VolumePoint | Mapping[str, Any]],
     production: VolumePoint | Mapping[str, Any],
@@ -518,7 +547,7 @@ def zero_pressure_correction(
     if len(n_atoms) != 1:
         raise InputError(None, None, f"stages and production must have one cell size, got n_atoms {sorted(n_atoms)}")
     per_atom = KBAR_A3_TO_KJ_PER_MOL / prod.n_atoms  # type: ignore[operator]
-    fit = fit_pressure([*points, prod], s)
+    fit = fit_pressure([*points, prod], s, production=True)
     v0, v0_sem = fit.volume_at(0.0)
     window = [p for p in points if abs(math.log(p.volume_A3 / v0)) <= s.enthalpy_fit_window]
 
@@ -531,18 +560,20 @@ def zero_pressure_correction(
         """
         mid = 0.5 * s.alpha_t_max * f.bulk_modulus_kbar * per_atom
         mid_var = (mid / math.sqrt(3.0)) ** 2
+        # (estimate, SE, name): the range, the stages' slope, and the production's own fluctuations
+        sources = [(mid, math.sqrt(mid_var), "bound")]
         data = _thermal_slope(window, f, per_atom)
-        if data is None:
+        if data is not None:
+            sources.append((data[0], data[1], "stages"))
+        if prod.thermal_pressure_kbar is not None and prod.thermal_pressure_sem_kbar:
+            sources.append(
+                (prod.thermal_pressure_kbar * per_atom, prod.thermal_pressure_sem_kbar * per_atom, "fluctuation")
+            )
+        weights = [1.0 / max(se, 1e-12) ** 2 for _, se, _ in sources]
+        gamma = sum(w * g for w, (g, _, _) in zip(weights, sources, strict=True)) / sum(weights)
+        if gamma <= 0:  # the data insist on γ ≤ 0, which no liquid that expands on heating has
             return mid, math.sqrt(mid_var), "bound"
-        weight_data, weight_prior = 1.0 / data[1] ** 2, 1.0 / mid_var
-        gamma = (data[0] * weight_data + mid * weight_prior) / (weight_data + weight_prior)
-        if gamma <= 0:  # the stages insist on γ ≤ 0, which no liquid that expands on heating has
-            return mid, math.sqrt(mid_var), "bound"
-        return (
-            gamma,
-            math.sqrt(1.0 / (weight_data + weight_prior)),
-            "stages" if weight_data >= weight_prior else "bound",
-        )
+        return gamma, math.sqrt(1.0 / sum(weights)), sources[int(np.argmax(weights))][2]
 
     slope = _thermal_slope(window, fit, per_atom)
     method = thermal(fit)[2]
@@ -577,6 +608,10 @@ def zero_pressure_correction(
                 f"{slope[0] / per_atom:.0f} ± {slope[1] / per_atom:.0f} kbar combined with {bound}")  # fmt: skip
         if slope[0] + 2 * slope[1] <= 0:
             note += "; the stages' slope is not positive (a bad stage?)"
+    if prod.thermal_pressure_kbar is not None:
+        note += (
+            f"; production fluctuations {prod.thermal_pressure_kbar:.0f} ± {prod.thermal_pressure_sem_kbar:.0f} kbar"
+        )
     left_out = len(points) - len(window)
     if left_out:
         note += f"; {left_out} stage(s) farther than {s.enthalpy_fit_window:.0%} from V0 not used for the slope"
