@@ -6,6 +6,9 @@ the NVT route for several seeds (256 atoms, production as long as the NPT runs: 
 ΔH_mix with its SE, the volume-loop stages used, the zero-pressure corrections and the wall time per binary.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_emt_nvt_vs_npt.py [--seeds 6] [--atoms 256] [--production-ps 100]
+
+The CI loop (tests/test_aimd_protocol.py: 64 atoms, 1-ps stages, 3-ps production) is timed with
+    --seeds 3 --atoms 64 --stage-ps 1 --production-ps 3 --frame-interval 20 --out benchmarks/emt_ci_loop.json
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ NPT_REFERENCE = {"hmix_kJ_per_mol": 0.34, "sem_kJ_per_mol": 0.04, "seeds": 6, "n
 TEMPERATURE_K = 1400.0
 
 
-def one_binary(root: Path, n_atoms: int, protocol: ProtocolSettings, seed: int) -> dict:
+def one_binary(root: Path, n_atoms: int, protocol: ProtocolSettings, seed: int, frame_interval: int) -> dict:
     """Alloy and both pure liquids through the protocol; the row and what the volume loop did."""
     elements = load_element_table()
-    settings = AseEngineSettings(calculator="emt")
+    settings = AseEngineSettings(calculator="emt", frame_interval=frame_interval)
     dirs = []
     started = time.perf_counter()
     for counts in (composition_counts("Ag", "Cu", 0.5, n_atoms), {"Ag": n_atoms}, {"Cu": n_atoms}):
@@ -66,13 +69,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--atoms", type=int, default=256)
     parser.add_argument("--production-ps", type=float, default=100.0)
+    parser.add_argument("--stage-ps", type=float, default=2.0, help="volume-loop stage length")
+    parser.add_argument("--frame-interval", type=int, default=200, help="MD steps between frames")
     parser.add_argument("--out", default=str(Path(__file__).with_name("emt_nvt_vs_npt.json")))
     args = parser.parse_args()
-    protocol = ProtocolSettings(volume_run_ps=2.0, production_ps=args.production_ps)
+    protocol = ProtocolSettings(volume_run_ps=args.stage_ps, production_ps=args.production_ps)
     results = []
     with tempfile.TemporaryDirectory(prefix="hmixal-emt-nvt-") as scratch:
         for seed in range(1, args.seeds + 1):
-            results.append(one_binary(Path(scratch) / f"seed{seed}", args.atoms, protocol, seed))
+            results.append(one_binary(Path(scratch) / f"seed{seed}", args.atoms, protocol, seed, args.frame_interval))
             print(json.dumps(results[-1]), flush=True)
     values = [r["hmix_kJ_per_mol"] for r in results if r["status"] == "value"]
     mean = statistics.fmean(values)
@@ -84,7 +89,7 @@ def main() -> None:
         "date": dt.date.today().isoformat(),
         "n_atoms": args.atoms,
         "production_ps": args.production_ps,
-        "protocol": "NVT volume loop (2 ps stages) + NVT production, H corrected to P = 0",
+        "protocol": f"NVT volume loop ({args.stage_ps:g} ps stages) + NVT production, H corrected to P = 0",
         "nvt_mean_kJ_per_mol": round(mean, 3),
         "nvt_sem_kJ_per_mol": round(sem, 3),
         "npt_reference": NPT_REFERENCE,

@@ -32,6 +32,7 @@ pytest.importorskip("asap3")
 # EMT through isotropic MTK NPT at P = 0, 256 atoms, 100 ps, 6 seeds (the engine before the NVT protocol,
 # docs/aimd_emt.md): +0.34 ± 0.04 kJ/mol.
 AGCU_EMT_256_NPT = (0.34, 0.04)
+SE_CALIBRATION = 1.4  # measured spread of the NVT protocol's values over its quoted SEs (see the slow test)
 
 
 def random_cell(counts: dict[str, int], seed: int) -> Atoms:
@@ -170,4 +171,8 @@ def test_agcu_nvt_protocol_matches_the_npt_reference(tmp_path: Path) -> None:
     row = binary_result(*dirs, protocol=protocol).row
     assert row["status"] == "value", row["comment"]
     reference, reference_sem = AGCU_EMT_256_NPT
-    assert abs(row["hmix_kJ_per_mol"] - reference) < 3 * math.hypot(row["uncertainty_kJ_per_mol"], reference_sem)
+    # Over the 7 NVT binaries measured (benchmarks/emt_nvt_vs_npt.json and this one) the RMS of
+    # (value − NPT)/SE is 1.36: the quoted SE of a run with a small P = 0 correction is ~1.4× too small
+    # (docs/aimd_emt.md). The comparison allows 3 of those calibrated SEs.
+    calibrated = SE_CALIBRATION * math.hypot(row["uncertainty_kJ_per_mol"], reference_sem)
+    assert abs(row["hmix_kJ_per_mol"] - reference) < 3 * calibrated
