@@ -338,3 +338,17 @@ def test_the_paper_plan_shares_pure_runs_and_the_status_of_a_fresh_campaign(tmp_
 
 def test_stage_state_vocabulary_is_shared() -> None:
     assert {s.value for s in StageState} == {"not_started", "needs_continuation", "finished", "failed"}
+
+
+def test_vasp_reference_names_the_settings_that_made_the_numbers() -> None:
+    # the ENCUT actually used (the old text always said 400 eV), the POTCARs, the smearing, custodian's changes
+    from hmixal.aimd.results import reference_text
+    from hmixal.aimd.runner import RunnerSettings, VaspEngine
+    from hmixal.aimd.vasp_inputs import MDSettings
+
+    engine = VaspEngine(MDSettings(encut_eV=520.0), RunnerSettings(vasp_cmd=("vasp",))).provenance()
+    stages = {"production": {"potcars": [{"symbol": "Ir"}, {"symbol": "Ti_pv"}],
+                             "segments": [{"incar_changes": {"LREAL": ["Auto", False]}}]}}  # fmt: skip
+    text = reference_text(engine, [{"run": "Ir50Ti50_2750K", "stages": stages}])
+    assert "PBE_54: Ir, Ti_pv" in text and "ENCUT 520.0 eV" in text and "fermi smearing" in text
+    assert text.endswith("custodian changed LREAL Auto→False (Ir50Ti50_2750K/production)")
