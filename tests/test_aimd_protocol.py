@@ -90,6 +90,7 @@ def test_emt_binary_row_is_potential_md_with_corrections_and_checks(emt_binary: 
     assert row["status"] == "value" and np.isfinite(row["hmix_kJ_per_mol"]) and 0 < row["uncertainty_kJ_per_mol"] < 3
     # not DFT: its own source type, the engine named first in the reference
     assert row["source_type"] == POTENTIAL_MD and reference_engine(row["reference"]) == "emt"
+    assert "(asap3 " in row["reference"] and "{" not in row["reference"]  # versions as text, not a dict
     for details in result.details["runs"].values():
         assert details["zero_pressure"]["method"] in ("stages", "bound")
         assert {"drift", "order", "cavity"} <= set(details["checks"])

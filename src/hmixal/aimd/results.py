@@ -69,10 +69,11 @@ def reference_text(engine: Mapping[str, Any], outcomes: Sequence[Mapping[str, An
         text = f"imported VASP MD ({engine.get('imported')}); no volume loop recorded"
     else:
         calculator = str(engine.get("calculator", engine.get("engine")))
+        versions = engine.get("versions", {})
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) if isinstance(versions, dict) else versions
         text = engine_reference(
             calculator,
-            f"hmixal MD with {calculator} ({engine.get('versions', '')}), not DFT: NVT volume loop + production, "
-            "H corrected to P = 0",
+            f"hmixal MD with {calculator} ({shown}), not DFT: NVT volume loop + production, H corrected to P = 0",
         )
     changed = _custodian_changes(outcomes)
     return f"{text}; custodian changed {changed}" if changed else text
