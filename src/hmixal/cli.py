@@ -230,13 +230,19 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
     )
 
 
-def _aimd_config(files: Sequence[str], base: str) -> dict:
-    """The ``aimd`` section of the workflow config (``base`` first, then the files in order, as Snakemake merges)."""
+def _merged_config(files: Sequence[str], base: str) -> dict:
+    """The workflow config as Snakemake merges it: ``base`` (if any) first, then the files in order."""
     from hmixal.config import merge_config, read_config_file
 
     config: dict = {}
     for path in [base, *files] if base else list(files):
         merge_config(config, read_config_file(path))
+    return config
+
+
+def _aimd_config(files: Sequence[str], base: str) -> dict:
+    """The merged workflow config, which must have an ``aimd`` section."""
+    config = _merged_config(files, base)
     if "aimd" not in config:
         raise InputError(files[-1] if files else base, None, "no aimd section in the config")
     return config
@@ -303,13 +309,11 @@ def cmd_check_config(args: argparse.Namespace) -> pd.DataFrame:
     """Check config files as the pipeline will: YAML syntax (file, line), unknown keys, types and sizes."""
     import yaml
 
-    from hmixal.config import check_config_limits, merge_config, read_config_file, validate_config
+    from hmixal.config import check_config_limits, validate_config
     from hmixal.features import feature_names
 
     files = [args.base, *args.files] if args.base else list(args.files)
-    config: dict = {}
-    for path in files:
-        merge_config(config, read_config_file(path))
+    config = _merged_config(args.files, args.base)
     schema_path = Path(args.schema) if args.schema else _default_schema()
     if not schema_path.is_file():
         raise InputError(schema_path, None, "config schema not found; run from the repository or pass --schema")

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from hmixal.aimd import analysis
+from hmixal.aimd.checks import conserved_drift
 from hmixal.aimd.engine import Engine, StageState
 from hmixal.aimd.protocol import (
     FINISHED,
@@ -141,9 +142,9 @@ def _stage_summary(engine: Engine | None, stage: Path, min_discard_fraction: flo
             pressure = analysis.block_average(trace.table["pressure_kbar"].to_numpy())
             out.update(pressure_kbar=pressure.mean, pressure_sem_kbar=pressure.sem)
             if "conserved_eV" in trace.table and len(trace.table) > 2:
-                drift = analysis.drift_test(trace.table["time_fs"].to_numpy(), trace.table["conserved_eV"].to_numpy())
-                span_ps = float(trace.table["time_fs"].iloc[-1] - trace.table["time_fs"].iloc[0]) / 1000.0
-                out["drift_meV_per_atom_ps"] = 1000.0 * drift.change / trace.n_atoms / span_ps if span_ps else None
+                table = trace.table
+                drift = conserved_drift(table["time_fs"], table["conserved_eV"], trace.n_atoms, stage.name)
+                out["drift_meV_per_atom_ps"] = drift.slope_meV_per_atom_ps
         except InputError as error:  # a stage with too few steps to average yet
             out["note"] = str(error)
     return out

@@ -33,6 +33,7 @@ from hmixal.aimd import analysis
 from hmixal.aimd.engine import CellState, Engine, StageState, StageStatus
 from hmixal.aimd.structure import bulk_modulus_guess_kbar, liquid_start_volume_A3, random_liquid_cell
 from hmixal.aimd.volume import (
+    ProductionDecision,
     VolumeDecision,
     VolumePoint,
     VolumeSettings,
@@ -233,10 +234,16 @@ def _stage_failed(status: StageStatus) -> bool:
 
 
 def advance_volume_loop(
-    run_dir: Path, engine: Engine, protocol: ProtocolSettings, job_start: dt.datetime, reset_failed: bool
+    run_dir: Path,
+    engine: Engine,
+    protocol: ProtocolSettings,
+    record: Mapping[str, Any],
+    job_start: dt.datetime,
+    reset_failed: bool,
 ) -> tuple[RunProgress | None, dict[str, Any]]:
-    """Run volume stages until the loop decides; (None, volume record) when converged, else the run's progress."""
-    record = read_run_record(run_dir, engine, protocol)
+    """Run volume stages until the loop decides; (None, volume record) when converged, else the run's progress.
+
+    ``record``: the run's run.json as ``read_run_record`` checked it."""
     done = _read_json(run_dir / VOLUME_RECORD)
     if done is not None and done.get("state") == "converged":
         return None, done
@@ -295,6 +302,15 @@ def _production(
     return engine.run_stage(stage, job_start, reset_failed)
 
 
+def _judge(
+    engine: Engine, stage: Path, protocol: ProtocolSettings
+) -> tuple[analysis.Trace, dict[str, float], ProductionDecision]:
+    """A finished production's trace, its summary point and the verdict on its mean pressure (read once)."""
+    trace = engine.stage_trace(stage)
+    point = stage_point(trace, protocol.min_discard_fraction)
+    return trace, point, accept_production(_volume_point(point), protocol.volume)
+
+
 def write_outcome(run_dir: Path, payload: Mapping[str, Any]) -> None:
     """Write outcome.json (the rule's output, so last of all files of a run)."""
     if payload.get("state") not in OUTCOMES:
@@ -327,20 +343,21 @@ def advance_run(
     base = {"run": run_dir.name, "composition": record["composition"], "temperature_K": record["temperature_K"],
             "engine": record["engine"], "start_volume_A3": record["start_volume_A3"],
             "bulk_modulus_guess_kbar": record["bulk_modulus_guess_kbar"]}  # fmt: skip
-    progress, volume = advance_volume_loop(run_dir, engine, protocol, job_start, reset_failed)
+    progress, volume = advance_volume_loop(run_dir, engine, protocol, record, job_start, reset_failed)
     if progress is not None:
         if progress.state == NOT_COMPUTED:
             write_outcome(run_dir, {**base, "state": NOT_COMPUTED, "reason": progress.reason, "stage": progress.stage,
                                     "volume": volume})  # fmt: skip
         return progress
+    stage = run_dir / PRODUCTION_DIR
     status = _production(run_dir, engine, protocol, protocol.production_ps, volume, record, job_start, reset_failed)
-    if status.state is StageState.FINISHED and protocol.max_production_ps > protocol.production_ps:
+    judged = _judge(engine, stage, protocol) if status.state is StageState.FINISHED else None
+    if judged is not None and judged[2].action == "extend" and protocol.max_production_ps > protocol.production_ps:
         # A production whose mean pressure is too uncertain to judge is lengthened once, up to max_production_ps
         # ("in cases where the system is not sufficiently converged, a longer time is taken", seed §4.2).
-        point = stage_point(engine.stage_trace(run_dir / PRODUCTION_DIR), protocol.min_discard_fraction)
-        if accept_production(_volume_point(point), protocol.volume).action == "extend":
-            status = _production(run_dir, engine, protocol, protocol.max_production_ps, volume, record, job_start,
-                                 reset_failed)  # fmt: skip
+        status = _production(run_dir, engine, protocol, protocol.max_production_ps, volume, record, job_start,
+                             reset_failed)  # fmt: skip
+        judged = None
     if _stage_failed(status):
         reason = f"{PRODUCTION_DIR}: {status.reason}"
         write_outcome(run_dir, {**base, "state": NOT_COMPUTED, "reason": reason, "stage": PRODUCTION_DIR,
@@ -348,16 +365,13 @@ def advance_run(
         return RunProgress(NOT_COMPUTED, reason, PRODUCTION_DIR)
     if status.state is not StageState.FINISHED:
         return RunProgress("needs_continuation", f"{PRODUCTION_DIR}: {status.reason}", PRODUCTION_DIR)
-    stage = run_dir / PRODUCTION_DIR
-    trace, frames = engine.stage_trace(stage), engine.stage_frames(stage)
-    production = stage_point(trace, protocol.min_discard_fraction)
-    verdict = accept_production(_volume_point(production), protocol.volume)
+    trace, production, verdict = judged or _judge(engine, stage, protocol)
     stages = {s.name: engine.stage_record(s) for s in [*volume_stages(run_dir), stage]}
     summary = {**base, "volume": volume, "production": production, "stages": stages,
                "pressure_verdict": verdict.action, "pressure_accepted": verdict.accepted}  # fmt: skip
     # Every verdict keeps the run: H is moved to P = 0 through the fitted P(V) of all stages and the production
     # (its uncertainty grows with the distance), and a production outside the window is flagged in the row.
-    write_run_files(trace, frames, run_dir)
+    write_run_files(trace, engine.stage_frames(stage), run_dir)
     write_outcome(run_dir, {**summary, "state": FINISHED, "reason": verdict.reason})
     return RunProgress(FINISHED, verdict.reason, PRODUCTION_DIR)
 
