@@ -1,4 +1,4 @@
-"""Active-learning benchmark (seed supplementary note 2, METHOD §6): five acquisition approaches on shared splits.
+"""Active-learning benchmark (seed supplementary note 2): five acquisition approaches on shared splits.
 
 The binaries are split N times into train / test / pool (:func:`make_splits`, one table shared by every
 approach). In one split, an approach starts from the train set, acquires ``batch_size`` points from the
