@@ -15,6 +15,7 @@ from hmixal.dataset import (
     POTENTIAL_MD,
     SIMULATION_SOURCE_TYPES,
     SOURCE_TYPES,
+    TABLE_COLUMNS,
     ProvenancePolicy,
     engine_reference,
     merge_dataset,
@@ -30,12 +31,15 @@ from hmixal.io import write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 TABLE1 = REPO / "data" / "aimd_bizot2026.csv"
-HEADER = "A,B,x_B,hmix_kJ_per_mol,T_K,source_type,source,reference,uncertainty_kJ_per_mol,status,comment\n"
-# What the AIMD stage writes (hmixal.aimd.results.vasp_reference, hmixal.aimd.emt.reference_text).
-VASP_REF = '"hmixal VASP AIMD (PAW-PBE, NVT Nosé–Hoover, ENCUT 400 eV, Γ only, ≥ 10.0 ps production)"'
+HEADER = ",".join(TABLE_COLUMNS) + "\n"
+# References in the form the AIMD stage writes them (hmixal.aimd.results.reference_text).
+VASP_REF = (
+    '"hmixal VASP AIMD (PAW-PBE PBE_54: Ir, Zr_sv; ENCUT 400.0 eV; fermi smearing, σ = k_B·T; NVT Nosé–Hoover, '
+    'Γ only; H corrected to P = 0)"'
+)
 EMT_REF = (
-    '"engine=emt; hmixal EMT (ASE 3.23.0; fixed cutoff 6.000 Å), not DFT: 64 atoms, IsotropicMTKNPT at P = 0, '
-    '3000 x 2 fs, H = <E_pot> + 3/2 RT"'
+    '"engine=emt; hmixal MD with emt (asap3 3.13.11, ase 3.29.0), not DFT: NVT volume loop + production, '
+    'H corrected to P = 0"'
 )
 
 

@@ -251,6 +251,7 @@ def advance_volume_loop(
     stages = volume_stages(run_dir)
     if not stages:
         raise InputError(run_dir, None, f"no {VOLUME_STAGE_PREFIX}00 stage: prepare the run first")
+    points: list[dict[str, float]] = []  # one per finished stage; a finished stage never changes, so read once
     while True:
         stage = stages[-1]
         status = engine.run_stage(stage, job_start, reset_failed)
@@ -258,7 +259,7 @@ def advance_volume_loop(
             return RunProgress(NOT_COMPUTED, f"{stage.name}: {status.reason}", stage.name), {}
         if status.state is not StageState.FINISHED:
             return RunProgress("needs_continuation", f"{stage.name}: {status.reason}", stage.name), {}
-        points = [stage_point(engine.stage_trace(s), protocol.min_discard_fraction) for s in stages]
+        points += [stage_point(engine.stage_trace(s), protocol.min_discard_fraction) for s in stages[len(points) :]]
         history = [_volume_point(p) for p in points]
         decision = next_volume(history, settings.for_run(record["start_volume_A3"], record["bulk_modulus_guess_kbar"]))
         log.info("%s: %s → %s (%s)", stage, decision.reason, decision.action, decision.rule)
