@@ -20,6 +20,7 @@ include: "workflow/rules/active_learning.smk"
 include: "workflow/rules/uncertainty.smk"
 include: "workflow/rules/aimd.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/export.smk"
 
 
 rule all:
@@ -32,6 +33,11 @@ rule all:
         "results/model/predictions.csv",
         "results/model/redlich_kister.csv",
         "results/model/hmixal_liquid.tdb",
+        "results/model/hmixal_liquid_tdb_check.csv",
+        "results/model/model_card.json",
+        "results/calphad/espei_aimd",
+        "results/calphad/espei_aimd_index.csv",
+        "results/calphad/espei_aimd_left_out.csv",
         "results/active_learning/curves.csv",
         "results/active_learning/summary.csv",
         "results/uncertainty/acquisition_plan.csv",

@@ -41,7 +41,7 @@ def ensure_environment() -> None:
     print("installing hmixal and its pinned dependencies (first run: about 2 minutes)", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-c", str(ROOT / "envs" / "constraints.txt"), "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run([*pip, "-c", str(ROOT / "envs" / "constraints.txt"), "-e", f"{ROOT}[pipeline,test]"], check=True)
     STAMP.write_text(fingerprint)
 
 

@@ -2,14 +2,14 @@
 
 Usage: ``.venv/bin/python benchmarks/bench_bad_inputs.py SCRATCH_DIR benchmarks/bad_inputs.json``
 
-Every case feeds one bad input through the real path, in scratch copies of the *committed* repository
-(``git archive HEAD``, so uncommitted edits in the working tree are not measured): a Snakemake rule (one core,
-the quick config ``config/ci.yaml``) or the ``hmixal`` command as a subprocess, with ``PYTHONPATH`` pointing at the
-copy's ``src``. One quick pipeline run (to ``results/model/redlich_kister.csv``) is shared by the cases that need a
-model; the cases that damage its outputs work on copies of it. Each case records what was fed, the commands with
-their exit codes, where the problem was reported (console, rejected.csv, summary.json, log), the first line of
-the message and a verdict computed from the outputs: PASS (reported with file/line or a clear reason, or refused)
-or FAIL (silently accepted). The record goes to a JSON file and a Markdown table to stdout.
+Every case feeds one bad input through the real path, in scratch copies of the *committed* repository (``git archive
+HEAD``, so uncommitted edits in the working tree are not measured): a Snakemake rule (one core, the quick config
+``.test/config/config.yaml``) or the ``hmixal`` command as a subprocess, with ``PYTHONPATH`` pointing at the copy's
+``src``. One quick pipeline run (to ``results/model/redlich_kister.csv``) is shared by the cases that need a model;
+the cases that damage its outputs work on copies of it. Each case records what was fed, the commands with their exit
+codes, where the problem was reported (console, rejected.csv, summary.json, log), the first line of the message and
+a verdict computed from the outputs: PASS (reported with file/line or a clear reason, or refused) or FAIL (silently
+accepted). The record goes to a JSON file and a Markdown table to stdout.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ PYTHON = sys.executable
 SNAKEMAKE = [PYTHON, "-m", "snakemake"]
 HMIXAL_SCRIPT = Path(PYTHON).with_name("hmixal")
 HMIXAL = [str(HMIXAL_SCRIPT)] if HMIXAL_SCRIPT.is_file() else [PYTHON, "-m", "hmixal"]
-QUICK = "config/ci.yaml"
+QUICK = ".test/config/config.yaml"
 BAD_CONFIG = "config/bad_input.yaml"
 PIPELINE_TIMEOUT_S = 1200  # the shared quick run; ~3-6 min on 2 busy cores
 RULE_TIMEOUT_S = 300

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hmixal.elements import ELEMENTS
-from hmixal.miedema import default_parameters, hmix, hmix_grid
+from hmixal.miedema_model import default_parameters, hmix, hmix_grid
 
 
 def median_seconds(work: Callable[[], object], repeats: int) -> float:

@@ -13,7 +13,7 @@ from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
 from hmixal.model import FeatureSource, excluded_before_aimd, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, fit_inner  # noqa: E402
-from hmixal.predict import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table  # noqa: E402
+from hmixal.predictor import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table  # noqa: E402
 
 p = snakemake.params
 data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
@@ -26,7 +26,7 @@ info = {
     "excluded_sources": list(p.excluded_sources),
 }
 model = inner.model(info)
-# The rows and the element table the model was trained with travel with it (hmixal.predict reads them);
+# The rows and the element table the model was trained with travel with it (hmixal.predictor reads them);
 # meta.json, written last by save(), marks the folder complete.
 directory = Path(snakemake.output.model_dir)
 write_csv(training_table(data.frame.iloc[rows]), directory / TRAINING_DATA_FILE)

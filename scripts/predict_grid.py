@@ -7,7 +7,7 @@ log = start_job(snakemake, "predict_grid")
 
 from hmixal.io import write_csv  # noqa: E402
 from hmixal.model import TrainedModel  # noqa: E402
-from hmixal.predict import Predictor  # noqa: E402
+from hmixal.predictor import Predictor  # noqa: E402
 from hmixal.systems import all_binaries, binary_grid, composition_grid  # noqa: E402
 
 grid = binary_grid(all_binaries(), composition_grid(snakemake.params.step))

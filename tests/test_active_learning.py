@@ -28,8 +28,9 @@ from hmixal.active_learning import (
 )
 from hmixal.errors import InputError
 from hmixal.io import write_csv
-from hmixal.miedema import hmix
+from hmixal.miedema_model import hmix
 from hmixal.model import FeatureSource, ModelData, model_data
+from hmixal.resources import element_table_path
 from hmixal.systems import all_binaries
 from hmixal.uncertainty import PAPER_AL_FEATURES as AL_FEATURES
 
@@ -321,7 +322,7 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
             {
                 "input": {
                     "dataset": str(dataset),
-                    "elements": str(repo_dir / "data" / "derived" / "elements.csv"),
+                    "elements": str(element_table_path()),
                     "splits": str(splits),
                     "features_al": str(features),
                 },
@@ -459,7 +460,7 @@ def test_rfe_gather_writes_feature_lists_that_al_block_verifies(tmp_path: Path, 
     spec = {
         "input": {
             "dataset": str(dataset),
-            "elements": str(repo_dir / "data" / "derived" / "elements.csv"),
+            "elements": str(element_table_path()),
             "splits": str(splits),
             "features_al": str(out["features_al"]),
         },

@@ -40,6 +40,7 @@ from hmixal.calphad_tdb import (
 )
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
+from hmixal.resources import element_table_path
 
 X = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
 R = 8.3145  # J/mol/K, the gas constant pycalphad uses
@@ -538,7 +539,7 @@ def test_committed_table_regenerates(refdata_dir: Path, repo_dir: Path) -> None:
     assert (table["A"] < table["B"]).all()
     assert set(table["A"]) | set(table["B"]) <= set(ELEMENTS)
     assert (table.groupby(["A", "B"]).size() == 9).all()
-    melting = load_element_table(repo_dir / "data" / "derived" / "elements.csv")["MeltT"].to_dict()
+    melting = load_element_table(element_table_path())["MeltT"].to_dict()
     for a, b in [("Al", "Cu"), ("Cr", "Nb"), ("Fe", "La"), ("Mg", "Sn")]:
         rows = table[(table["A"] == a) & (table["B"] == b)]
         temperature = liquid_temperature(a, b, melting)
@@ -556,7 +557,7 @@ def test_committed_table_regenerates(refdata_dir: Path, repo_dir: Path) -> None:
 def test_full_derivation_matches_committed_tables(refdata_dir: Path, repo_dir: Path, tmp_path: Path) -> None:
     from hmixal.io import write_csv
 
-    melting = load_element_table(repo_dir / "data" / "derived" / "elements.csv")["MeltT"].to_dict()
+    melting = load_element_table(element_table_path())["MeltT"].to_dict()
     tables = derive_calphad_table(refdata_dir, melting)
     for frame, name in zip(tables, ("calphad_hmix", "calphad_candidates", "calphad_load_report"), strict=True):
         write_csv(frame, tmp_path / f"{name}.csv")

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from hmixal.cli import build_parser, main
-from hmixal.miedema import hmix
-from hmixal.predict import PREDICTION_COLUMNS, SUMMARY_COLUMNS, Predictor
+from hmixal.miedema_model import hmix
+from hmixal.predictor import PREDICTION_COLUMNS, SUMMARY_COLUMNS, Predictor
 from trained_results import build_results
 
 
@@ -72,7 +72,7 @@ def test_element_symbols_are_case_insensitive_and_printed_canonically():
         (("miedema", "Al-Ni", "--x", "1.2"), "strictly between 0 and 1"),
         (("miedema", "Al-Ni", "--x", "nan"), "strictly between 0 and 1"),
         (("miedema", "Al-Ni", "--x", "abc"), "invalid float value: 'abc'"),
-        (("miedema", "AlNi"), "write it as A-B"),
+        (("miedema", "Al-Ni-Co"), "write it as A-B"),
         (("miedema", "Al-Al"), "same element twice"),
         (("elements", "W", "Xx"), "unknown element(s): Xx"),
         (("predict", "Al-Xx"), "unknown element 'Xx'"),
@@ -80,13 +80,19 @@ def test_element_symbols_are_case_insensitive_and_printed_canonically():
         (("predict", "AlCoXx"), "unknown element 'Xx'"),
         (("predict", "cuzr"), "capitalise the symbols, e.g. CuZr"),
         (("predict", "alcoxx"), "cannot read 'alcoxx'"),
+        (("predict", "AlCoCrFeNi", "--x", "0.3"), "x applies to binaries A-B"),
+        (("predict", "AlCoCrFeNi", "--method", "kohler", "--asymmetric", "Al"), "only used by method 'toop'"),
+        (("predict", "AlCoCrFeNi", "--method", "toop", "--asymmetric", "Ti"), "not in the alloy"),
+        (("predict", "AlCoCrFeNi", "--method", "redlich"), "invalid choice"),
         (("plan", "--top", "many"), "invalid int value"),
         (("frobnicate",), "invalid choice"),
     ],
 )
 def test_expected_errors_are_one_line_and_exit_code_2(argv, message, tmp_path):
-    if argv[0] in ("predict", "plan"):
-        argv = (*argv, "--results", str(tmp_path))  # arguments are checked before the (missing) model is needed
+    if argv[0] == "predict":
+        argv = (*argv, "--model", str(tmp_path))  # arguments are checked before the (missing) model is needed
+    if argv[0] == "plan":
+        argv = (*argv, "--results", str(tmp_path))
     code, out, err = run(*argv)
     assert code == 2 and out == "", err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -99,7 +105,7 @@ def results(tmp_path_factory) -> str:
 
 
 def test_predict_maps_the_written_order_to_the_model_and_back(results):
-    code, out, err = run("predict", "ni-al", "Cu-Zr", "--x", "0.25", "0.6", "--format", "csv", "--results", results)
+    code, out, err = run("predict", "ni-al", "Cu-Zr", "--x", "0.25", "0.6", "--format", "csv", "--model", results)
     assert code == 0, err
     frame = pd.read_csv(io.StringIO(out))
     assert list(frame.columns) == list(SUMMARY_COLUMNS)
@@ -116,7 +122,7 @@ def test_predict_maps_the_written_order_to_the_model_and_back(results):
 
 
 def test_predict_warns_for_an_element_without_data_and_shows_the_data_beside(results):
-    code, out, err = run("predict", "C-Li", "Ti-Ir", "--format", "json", "--details", "--results", results)
+    code, out, err = run("predict", "C-Li", "Ti-Ir", "--format", "json", "--details", "--model", results)
     assert code == 0, err
     frame = pd.read_json(io.StringIO(out))
     assert list(frame.columns) == list(PREDICTION_COLUMNS)
@@ -127,7 +133,7 @@ def test_predict_warns_for_an_element_without_data_and_shows_the_data_beside(res
     assert iridium["n_data_points"] == 1 and iridium["contradicts_data"]
     assert "Ti-Ir: training data x_Ir = 0.5:" in err and "(aimd, 2000 K, test)" in err
     assert "Ti-Ir: the model departs from its own training data" in err
-    code, out, _ = run("predict", "Ti-Ir", "--data", "--format", "csv", "--results", results)
+    code, out, _ = run("predict", "Ti-Ir", "--data", "--format", "csv", "--model", results)
     data = pd.read_csv(io.StringIO(out))
     assert code == 0 and list(data["A"]) == ["Ti"] and list(data["source_type"]) == ["aimd"]
     value = data["hmix_kJ_per_mol"].iloc[0]
@@ -135,9 +141,7 @@ def test_predict_warns_for_an_element_without_data_and_shows_the_data_beside(res
 
 
 def test_predict_reads_a_formula_written_in_one_case(results):
-    code, out, err = run(
-        "predict", "alcocrfeni", "AL0.5COCRFENI", "AlCoCrFeNi", "--format", "csv", "--results", results
-    )
+    code, out, err = run("predict", "alcocrfeni", "AL0.5COCRFENI", "AlCoCrFeNi", "--format", "csv", "--model", results)
     assert code == 0, err
     frame = pd.read_csv(io.StringIO(out), keep_default_na=False)
     equimolar, half_al = "Al0.2Co0.2Cr0.2Fe0.2Ni0.2", "Al0.1111Co0.2222Cr0.2222Fe0.2222Ni0.2222"
@@ -156,7 +160,7 @@ def test_python_dash_m_hmixal_is_the_same_command(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["A,B,x_B,hmix_kJ_per_mol", "Ni,Al,0.2500,-17.7151"]
     failed = subprocess.run(
-        [sys.executable, "-m", "hmixal", "predict", "Al-Ni", "--results", str(tmp_path)],
+        [sys.executable, "-m", "hmixal", "predict", "Al-Ni", "--model", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -164,7 +168,7 @@ def test_python_dash_m_hmixal_is_the_same_command(tmp_path):
     assert failed.returncode == 2 and failed.stdout == ""
     assert failed.stderr.startswith("hmixal predict: no trained model") and len(failed.stderr.splitlines()) == 1
     usage = subprocess.run([sys.executable, "-m", "hmixal", "miedema"], capture_output=True, text=True, timeout=120)
-    assert usage.returncode == 2 and len(usage.stderr.splitlines()) == 1 and "A-B" in usage.stderr
+    assert usage.returncode == 2 and len(usage.stderr.splitlines()) == 1 and "SYSTEM" in usage.stderr
     assert (
         "usage: hmixal"
         in subprocess.run(
@@ -199,9 +203,9 @@ def test_aimd_import_writes_the_run_and_refuses_truncated(tmp_path):
 
 
 def test_predict_names_the_command_when_the_model_is_missing(tmp_path):
-    code, out, err = run("predict", "Al-Ni", "--results", str(tmp_path))
+    code, out, err = run("predict", "Al-Ni", "--model", str(tmp_path))
     assert code == 2 and out == ""
-    assert "no trained model" in err and "snakemake" in err and "bootstrap.py run" in err
+    assert "no trained model" in err and "snakemake" in err and "shipped with hmixal" in err
 
 
 def test_plan_names_the_command_when_missing_and_prints_the_top(tmp_path):
@@ -231,9 +235,9 @@ def test_check_config_names_the_file_line_and_key(tmp_path, repo_dir, monkeypatc
     from hmixal.features import feature_names
 
     monkeypatch.chdir(repo_dir)
-    code, out, err = run("check-config", "config/ci.yaml", "--format", "csv")
+    code, out, err = run("check-config", ".test/config/config.yaml", "--format", "csv")
     assert code == 0, err
-    assert pd.read_csv(io.StringIO(out))["file"].tolist() == ["config/config.yaml", "config/ci.yaml"]
+    assert pd.read_csv(io.StringIO(out))["file"].tolist() == ["config/config.yaml", ".test/config/config.yaml"]
     broken = tmp_path / "broken.yaml"
     broken.write_text("selection:\n  repeats: 2\n  lgbm: {n_estimators: 40\nmodel:\n  outer_folds: 3\n")
     code, _, err = run("check-config", str(broken))
@@ -246,3 +250,22 @@ def test_check_config_names_the_file_line_and_key(tmp_path, repo_dir, monkeypatc
     code, _, err = run("check-config", str(unknown))
     n = len(feature_names())
     assert code == 2 and f"config: selection.n_features_al = 500 exceeds {n}, the number of candidate features" in err
+
+
+def test_predict_writes_the_binaries_as_espei_datasets_labelled_as_predictions(results, tmp_path):
+    from espei.datasets import check_dataset, load_datasets, recursive_glob
+
+    folder = tmp_path / "espei"
+    code, _, err = run("predict", "Ni-Al", "--x", "0.25", "0.5", "--model", results, "--espei", str(folder))
+    assert code == 0, err
+    assert "wrote 1 ESPEI dataset(s), labelled as predictions" in err
+    datasets = load_datasets(sorted(recursive_glob(str(folder), "*.json"))).all()
+    assert len(datasets) == 1
+    dataset = datasets[0]
+    check_dataset(dataset)  # ESPEI's own schema check: raises on a malformed dataset
+    assert dataset["components"] == ["AL", "NI"] and dataset["output"] == "HM_MIX"
+    assert dataset["reference"] == "hmixal-prediction-model" and "PREDICTION" in dataset["comment"]
+    # x_Al = 0.25 written as Ni-Al: the dataset's occupancies are (x_Al, x_Ni) = (0.25, 0.75).
+    assert sorted(dataset["solver"]["sublattice_occupancies"]) == [[[0.25, 0.75]], [[0.5, 0.5]]]
+    code, _, err = run("predict", "AlCoCrFeNi", "--model", results, "--espei", str(tmp_path / "alloy"))
+    assert code == 2 and "alloys have no ESPEI HM_MIX dataset" in err

@@ -31,7 +31,8 @@ from hmixal.dataset import (
 from hmixal.errors import InputError
 from hmixal.espei import read_espei_folder
 from hmixal.io import write_csv
-from hmixal.miedema import hmix_grid
+from hmixal.miedema_model import hmix_grid
+from hmixal.resources import element_table_path
 
 REPO = Path(__file__).resolve().parents[1]
 DERIVED = REPO / "data" / "derived"
@@ -300,7 +301,7 @@ def test_placeholder_from_a_single_test_file_is_excluded(tmp_path, run_script, r
     # Through the rule script: the log names the excluded binary.
     out = tmp_path / "out"
     spec = {
-        "input": {"elements": str(repo_dir / "data" / "derived" / "elements.csv")},
+        "input": {"elements": str(element_table_path())},
         "output": {
             "table": str(out / "calphad_hmix.csv"),
             "candidates": str(out / "calphad_candidates.csv"),

@@ -25,11 +25,11 @@ def schema(repo_dir: Path) -> dict:
 
 @pytest.fixture
 def config(repo_dir: Path) -> dict:
-    """The default config with the quick one merged over it, as ``--configfile config/ci.yaml`` does."""
+    """The default config with the quick one merged over it, as ``--configfile .test/config/config.yaml`` does."""
     from hmixal.config import merge_config, read_config_file
 
     merged = read_config_file(repo_dir / "config" / "config.yaml")
-    merge_config(merged, read_config_file(repo_dir / "config" / "ci.yaml"))
+    merge_config(merged, read_config_file(repo_dir / ".test" / "config" / "config.yaml"))
     return merged
 
 
@@ -274,12 +274,12 @@ def test_a_bad_user_table_is_one_line_on_the_console(workdir, name):
 def test_config_errors_are_one_line_and_stop_the_run_before_any_job(workdir):
     bad = workdir / "config" / "bad.yaml"
     bad.write_text("foo: 1\n")
-    code, console = snakemake(workdir, "-n", "--configfile", "config/ci.yaml", "config/bad.yaml")
+    code, console = snakemake(workdir, "-n", "--configfile", ".test/config/config.yaml", "config/bad.yaml")
     assert code != 0 and "config: unknown key 'foo' at top level" in console
     assert len(console.strip().splitlines()) <= 4 and "Failed validating" not in console, console
     bad.write_text("selection:\n  n_features_al: 500\n")
     code, console = snakemake(
-        workdir, "results/selection/features_al.txt", "--configfile", "config/ci.yaml", "config/bad.yaml"
+        workdir, "results/selection/features_al.txt", "--configfile", ".test/config/config.yaml", "config/bad.yaml"
     )
     assert code != 0
     assert f"config: selection.n_features_al = 500 exceeds {N_FEATURES}, the number of candidate features" in console

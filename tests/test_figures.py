@@ -34,7 +34,7 @@ from hmixal.figures import (
     rfe_curve_plot,
     uncertainty_map,
 )
-from hmixal.miedema import miedema_groups
+from hmixal.miedema_model import miedema_groups
 from hmixal.systems import all_binaries
 
 REFRACTORY = ("Ir", "Os", "Re", "W")

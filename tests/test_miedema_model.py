@@ -9,10 +9,10 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from hmixal import miedema
+from hmixal import miedema_model as miedema
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
-from hmixal.miedema import (
+from hmixal.miedema_model import (
     GROUP_NONTM_NONTM,
     GROUP_TM_NONTM,
     GROUP_TM_TM,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hmixal.miedema import hmix
+from hmixal.miedema_model import hmix
 from hmixal.model import (
     FeatureSource,
     TrainedModel,

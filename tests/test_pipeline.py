@@ -30,6 +30,9 @@ TABLES = (
     "results/model/predictions.csv",
     "results/model/redlich_kister.csv",
     "results/model/hmixal_liquid.tdb",
+    "results/model/hmixal_liquid_tdb_check.csv",
+    "results/model/model_card.json",
+    "results/calphad/espei_aimd_index.csv",
     "results/active_learning/curves.csv",
     "results/active_learning/summary.csv",
 )
@@ -56,7 +59,7 @@ def snakemake(
 ) -> subprocess.CompletedProcess:
     """Run snakemake with the default profile and the quick configuration (plus ``configs``)."""
     command = [*SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", *args]
-    command += ["--configfile", "config/ci.yaml", *configs]
+    command += ["--configfile", ".test/config/config.yaml", *configs]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout)
 
 
@@ -86,7 +89,7 @@ def test_predict_command_answers_from_the_run(finished_run):
     results = str(finished_run / "results")
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["predict", "Al-Ni", "--x", "0.25", "0.5", "--results", results, "--format", "csv"]) == 0
+        assert main(["predict", "Al-Ni", "--x", "0.25", "0.5", "--model", results, "--format", "csv"]) == 0
     binary = pd.read_csv(io.StringIO(out.getvalue()))
     # The command and the pipeline's grid table come from the same saved model and calibration (4 decimals).
     grid = pd.read_csv(finished_run / "results/model/predictions.csv", keep_default_na=False)
@@ -95,10 +98,32 @@ def test_predict_command_answers_from_the_run(finished_run):
         np.testing.assert_allclose(binary[column], expected[column], atol=1e-4)
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["predict", "AlCoCrFeNi", "Al0.5CoCrFeNi", "--results", results, "--format", "json"]) == 0
+        assert main(["predict", "AlCoCrFeNi", "Al0.5CoCrFeNi", "--model", results, "--format", "json"]) == 0
     alloys = pd.read_json(io.StringIO(out.getvalue()))
     assert len(alloys) == 2 and np.isfinite(alloys["hmix_kJ_per_mol"]).all()
     assert (alloys["hmix_kJ_per_mol"] < 0).all() and (alloys["uncertainty_kJ_per_mol"] > 0).all()
+
+
+def test_the_model_card_describes_the_run_and_ties_it_to_its_files(finished_run):
+    from hmixal.cards import card_rows, sha256_of
+
+    model = finished_run / "results/model"
+    card = json.loads((model / "model_card.json").read_text())
+    assert card["artifacts"]["dataset"] == sha256_of(finished_run / "results/data/dataset_final.csv")
+    members = sorted((model / "final_after").glob("member_*.txt"))
+    assert {p.name: sha256_of(p) for p in members} == card["artifacts"]["members"]
+    assert card["artifacts"]["calibration"] == sha256_of(model / "calibration.json")
+    assert len(card["artifacts"]["fold_predictions"]) == 2 * card["config"]["model"]["outer_folds"]
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert card["cross_validation"]["rmse_kJ_per_mol"]["model"] == metrics["overall"]["model"]["rmse"]
+    assert card["dataset"]["n_rows"] == metrics["overall"]["model"]["n"] and "shipped_on" not in card
+    rows = card_rows(card)
+    assert rows["what"].str.strip().tolist()[:2] == ["hmixal version", "shipped on"]
+    # The published AIMD values as ESPEI datasets: 29 values, the 11 rows without one listed beside them.
+    index = pd.read_csv(finished_run / "results/calphad/espei_aimd_index.csv")
+    left_out = pd.read_csv(finished_run / "results/calphad/espei_aimd_left_out.csv")
+    assert index["n_points"].sum() == 29 and set(index["reference"]) == {"bizot2026"}
+    assert len(left_out) == 11
 
 
 def test_predictions_carry_calibrated_intervals_and_domain_flags(finished_run):
@@ -129,12 +154,12 @@ def test_one_definition_of_before_aimd_and_of_the_element_table(finished_run):
         assert meta["info"]["dataset"] == "results/data/dataset_final.csv"
     # The model keeps the element table it was trained with; the CLI computes features from that copy.
     copy = finished_run / "results/model/final_after/elements.csv"
-    assert copy.read_bytes() == (finished_run / "data/derived/elements.csv").read_bytes()
+    assert copy.read_bytes() == (finished_run / "src/hmixal/data/elements.csv").read_bytes()
 
 
 def test_interrupted_run_resumes_to_identical_tables(finished_run, tmp_path):
     workdir = scratch_copy(tmp_path / "interrupted")
-    command = [*SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", "--configfile", "config/ci.yaml"]
+    command = [*SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", "--configfile", ".test/config/config.yaml"]
     process = subprocess.Popen(
         command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

@@ -25,7 +25,7 @@ TDB = "results/model/hmixal_liquid.tdb"
 def run_snakemake(workdir: Path, *targets: str) -> subprocess.CompletedProcess:
     """Snakemake on one core with the default profile and the quick configuration."""
     command = [sys.executable, "-m", "snakemake", *targets, "--profile", "profiles/local", "--cores", "1"]
-    command += ["--configfile", "config/ci.yaml"]
+    command += ["--configfile", ".test/config/config.yaml"]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=900)
 
 

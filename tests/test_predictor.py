@@ -1,4 +1,4 @@
-"""Tests of predictions with calibrated intervals, domain flags and the binary's own data (hmixal.predict)."""
+"""Tests of predictions with calibrated intervals, domain flags and the binary's own data (hmixal.predictor)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hmixal.domain import COVERAGE_NONE
 from hmixal.errors import MissingArtifactError
 from hmixal.model import FeatureSource, excluded_before_aimd, model_data
 from hmixal.nested_cv import InnerSettings, outer_fold
-from hmixal.predict import PREDICTION_COLUMNS, Predictor, predict_alloys, warnings_for
+from hmixal.predictor import PREDICTION_COLUMNS, Predictor, predict_alloys, warnings_for
 from hmixal.splits import grouped_folds
 from trained_results import FAST, build_results, small_dataset
 

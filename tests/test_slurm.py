@@ -115,7 +115,7 @@ def test_plain_slurm_profile_keeps_the_cluster_settings(workdir):
     env = {"HMIXAL_SLURM_ACCOUNT": "chem123", "HMIXAL_SLURM_PARTITION": "short"}
     done = snakemake(
         workdir, "results/data/dataset_initial.csv", "--profile", "profiles/slurm", "-n", "--configfile",
-        "config/ci.yaml", env=env,
+        ".test/config/config.yaml", env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:]
     jobs = dry_run_jobs(done.stdout)
@@ -256,8 +256,8 @@ def test_unknown_account_stops_the_run_naming_the_valid_ones(cluster, tmp_path):
     workdir = scratch_copy(tmp_path / "repo")
     env = {"HMIXAL_SLURM_ACCOUNT": "no-such-account", "HMIXAL_SLURM_PARTITION": cluster["HMIXAL_SLURM_PARTITION"]}
     done = snakemake(
-        workdir, "results/data/dataset_initial.csv", *profile_args(cluster), "--configfile", "config/ci.yaml", env=env,
-        timeout=300,
+        workdir, "results/data/dataset_initial.csv", *profile_args(cluster), "--configfile", ".test/config/config.yaml",
+        env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode != 0
     assert "The given account no-such-account appears to be invalid" in done.stdout
@@ -270,12 +270,12 @@ def test_unknown_account_stops_the_run_naming_the_valid_ones(cluster, tmp_path):
 def test_quick_pipeline_through_slurm_equals_the_local_run(cluster, tmp_path):
     local = scratch_copy(tmp_path / "local")
     # The local run as a user makes it: Snakemake picks up the workflow's own local profile, if there is one.
-    done = snakemake(local, "--cores", "2", "--configfile", "config/ci.yaml")
+    done = snakemake(local, "--cores", "2", "--configfile", ".test/config/config.yaml")
     assert done.returncode == 0, done.stdout[-4000:]
 
     remote = scratch_copy(tmp_path / "slurm")
     env = {key: cluster[key] for key in ("HMIXAL_SLURM_ACCOUNT", "HMIXAL_SLURM_PARTITION")}
-    done = snakemake(remote, *profile_args(cluster), "--configfile", "config/ci.yaml", env=env)
+    done = snakemake(remote, *profile_args(cluster), "--configfile", ".test/config/config.yaml", env=env)
     assert done.returncode == 0, done.stdout[-4000:]
 
     # Every result, byte for byte.

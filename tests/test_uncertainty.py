@@ -11,8 +11,9 @@ import pytest
 from hmixal.errors import InputError
 from hmixal.gp import GPHyper
 from hmixal.io import write_csv
-from hmixal.miedema import hmix
+from hmixal.miedema_model import hmix
 from hmixal.model import FeatureSource, model_data
+from hmixal.resources import element_table_path
 from hmixal.systems import all_binaries, binary_grid, composition_grid
 from hmixal.uncertainty import (
     MAP_COLUMNS,
@@ -194,7 +195,7 @@ def test_read_uncertainty_table_checks_values(gp, dataset, source, tmp_path):
 @pytest.mark.slow
 def test_rule_scripts_chain_map_clusters_plan_and_miedema_groups(dataset, run_script, tmp_path, repo_dir):
     write_csv(dataset, tmp_path / "dataset.csv")
-    elements = str(repo_dir / "data" / "derived" / "elements.csv")
+    elements = str(element_table_path())
     out = {name: str(tmp_path / name) for name in ("gp_variance.csv", "gp_hyper.json", "gp_map.csv")}
     common = {"log": str(tmp_path / "log.txt"), "threads": 1}
     params = {"features": list(PAPER_AL_FEATURES), "seed": 7, "n_starts": 1, "hyper_subsample": 40, "step": 0.1}
@@ -290,7 +291,7 @@ def test_clusters_script_checks_the_gp_hyper_manifest(gp, dataset, source, run_s
     out = {name: str(folder / f"{name}.csv") for name in ("map", "scan", "clusters")}
     spec = {
         "input": {"variance": str(folder / "v.csv"), "hyper": str(hyper),
-                  "elements": str(repo_dir / "data" / "derived" / "elements.csv")},
+                  "elements": str(element_table_path())},
         "output": out,
         "params": {"k": 2, "k_min": 2, "k_max": 3, "seed": 7, "n_init": 2, "refractory": ["W", "Re", "Os", "Ir"]},
         "log": str(tmp_path / "clusters.log"),

@@ -11,7 +11,7 @@ interval at level p is ± q_p · σ, where q_p is the conformal quantile — the
 normalised out-of-fold residuals |r|/σ — within the point's coverage class (hmixal.domain: an element with no
 training binary, a scarce element, or both covered). The out-of-fold residuals come from binaries the model
 never saw (grouped folds), so the intervals are for a binary unlike any training binary's own data; for a
-binary with data, hmixal.predict widens them to reach that data.
+binary with data, hmixal.predictor widens them to reach that data.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from hmixal.domain import COVERAGE_CLASSES, COVERAGE_COVERED, COVERAGE_NONE, COVERAGE_SCARCE
 from hmixal.errors import InputError, MissingArtifactError
@@ -48,6 +47,8 @@ def scale(spread: np.ndarray, tau: float) -> np.ndarray:
 
 def fit_tau(residual: np.ndarray, spread: np.ndarray) -> float:
     """The floor τ maximising the Gaussian likelihood of r ~ N(0, c² (s² + τ²)), c profiled out."""
+    from scipy.optimize import minimize_scalar  # fitting only: `hmixal predict` loads this module and must start fast
+
     r2 = np.asarray(residual, dtype=float) ** 2
     s2 = np.asarray(spread, dtype=float) ** 2
     top = max(float(np.sqrt(r2.mean())), 1e-6)

@@ -29,7 +29,7 @@ from hmixal.calphad_tdb import LiquidTdb, decode_tdb_bytes, filter_liquid_tdb, f
 from hmixal.dataset import DATASET_COLUMNS
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
-from hmixal.miedema import hmix as miedema_hmix
+from hmixal.miedema_model import hmix as miedema_hmix
 
 DEFAULT_X_GRID: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # Temperature rule: the seed's data "are based on experiments that are usually carried out close to the liquidus

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from hmixal import __version__
 from hmixal.errors import EXPECTED_ERRORS, InputError, MissingArtifactError
-from hmixal.systems import binary_grid, canonical_element, normalise_formula, orient, parse_system
+from hmixal.multicomponent import METHODS
+from hmixal.systems import canonical_element
 from hmixal.tables import FORMATS, render
 
 
@@ -35,26 +35,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(self.prog, message)
 
 
-def _compositions(values: Sequence[float]) -> np.ndarray:
-    x = np.asarray(values, dtype=float)
-    if not np.all((x > 0) & (x < 1)):
-        shown = ", ".join(f"{v:g}" for v in values)
-        raise InputError(None, None, f"--x values must lie strictly between 0 and 1, got {shown}")
-    return x
-
-
-def _written_points(systems: Sequence[str], x: np.ndarray) -> pd.DataFrame:
-    """Columns A, B, x_B of every binary at every x, in the order written (x_B is the fraction of that B)."""
-    return binary_grid([parse_system(text) for text in systems], x)
-
-
 def cmd_miedema(args: argparse.Namespace) -> pd.DataFrame:
-    """Miedema's liquid ΔH_mix for binaries at the requested compositions (A, B, x_B as written)."""
-    from hmixal.miedema import hmix
+    """Miedema's liquid ΔH_mix for binaries at the requested compositions (A, B, x_B as written) and alloys."""
+    from hmixal.api import miedema
 
-    points = _written_points(args.systems, _compositions(args.x))
-    a, b, x_b, _ = orient(points["A"], points["B"], points["x_B"])
-    return points.assign(hmix_kJ_per_mol=hmix(a, b, x_b))
+    return miedema(args.systems, args.x, method=args.method, asymmetric=args.asymmetric)
 
 
 def cmd_elements(args: argparse.Namespace) -> pd.DataFrame:
@@ -71,97 +56,52 @@ def cmd_elements(args: argparse.Namespace) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _predictor(results: str):
-    """Load the final model, its training data and the calibration from a results folder, or say how to build them."""
-    from hmixal.predict import Predictor
-
-    root = Path(results) / "model"
-    final = root / "final_after"
-    if not (final / "meta.json").is_file():
-        raise MissingArtifactError(
-            f"no trained model under {root}; build it with "
-            "`snakemake --profile profiles/local results/model/predictions.csv` (or `python3 bootstrap.py run`)"
-        )
-    return Predictor.load(final, root / "calibration.json")
-
-
-# Training points listed inline in the note beside a prediction; more are shown with --data.
-_INLINE_DATA_POINTS = 3
-
-
-def _as_written(data: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
-    """Training rows (stored A < B) in the order the person wrote the binary: x_B is the fraction of their B."""
-    if a < b or data.empty:  # stored the way it was written
-        return data
-    return data.assign(A=a, B=b, x_B=(1.0 - data["x_B"]).round(12)).sort_values("x_B", kind="stable")
-
-
-def _data_note(data: pd.DataFrame, a: str, b: str) -> str:
-    """One line saying which training data the model has for a binary (the points themselves when few)."""
-    kinds = ", ".join(sorted(set(data["source_type"])))
-    if len(data) > _INLINE_DATA_POINTS:
-        return f"{a}-{b}: {len(data)} training data points ({kinds}); list them with --data"
-    shown = "; ".join(
-        f"x_{b} = {r.x_B:g}: {r.hmix_kJ_per_mol:.1f} kJ/mol ({r.source_type}"
-        + ("" if pd.isna(r.T_K) else f", {r.T_K:g} K")
-        + (f", {r.reference}" if r.reference else "")
-        + ")"
-        for r in data.itertuples()
-    )
-    return f"{a}-{b}: training data {shown}"
-
-
 def cmd_predict(args: argparse.Namespace) -> pd.DataFrame:
     """ML-predicted ΔH_mix with calibrated intervals and domain flags for binaries (A-B) or multicomponent
     liquids (e.g. AlCoCrFeNi); notes on stderr name the training data of a binary and flagged predictions."""
-    from hmixal.predict import SUMMARY_COLUMNS, warnings_for
+    from hmixal.api import NOTES, predict, training_data
 
-    binaries = [s for s in args.systems if "-" in s]
-    # Arguments are checked before the model loads: a typo answers at once, with or without results.
-    points = _written_points(binaries, _compositions(args.x)) if binaries else None
-    alloys = [normalise_formula(s) for s in args.systems if "-" not in s]
-    if alloys:
-        from hmixal.multicomponent import parse_composition
+    frame = predict(
+        args.systems, args.x, model=args.model, method=args.method, asymmetric=args.asymmetric, details=args.details
+    )
+    if args.espei:
+        _write_espei(frame, args)
+    if args.data:  # the notes of the prediction, then the data instead of it
+        _print_notes(frame.attrs[NOTES])
+        binaries = [s for s in args.systems if "-" in s]
+        if not binaries:
+            raise InputError(None, None, "--data lists the training data of binaries A-B; none was given")
+        return training_data(binaries, model=args.model)
+    _print_notes(frame.attrs[NOTES])
+    return frame
 
-        for formula in alloys:
-            parse_composition(formula)
-    predictor = _predictor(args.results)
-    frames = []
-    notes: list[str] = []
-    if points is not None:
-        # The model takes A < B alphabetically; the table goes back to the order and x_B the person wrote.
-        a, b, x_b, swapped = orient(points["A"], points["B"], points["x_B"])
-        frame = predictor.predict(a, b, x_b)
-        frame = frame.assign(A=points["A"].to_numpy(), B=points["B"].to_numpy(), x_B=points["x_B"].to_numpy())
-        # Per-element columns follow their element back to the written order.
-        n_a, n_b = frame["n_train_binaries_A"].to_numpy(), frame["n_train_binaries_B"].to_numpy()
-        frame["n_train_binaries_A"] = np.where(swapped, n_b, n_a)
-        frame["n_train_binaries_B"] = np.where(swapped, n_a, n_b)
-        notes += warnings_for(frame)
-        written = list(dict.fromkeys(zip(points["A"], points["B"], strict=True)))
-        data = []
-        for wa, wb in written:
-            rows = _as_written(predictor.data_for(*sorted((wa, wb))), wa, wb)
-            if len(rows):
-                notes.append(_data_note(rows, wa, wb))
-                data.append(rows)
-        if args.data:
-            _print_notes(notes)
-            return pd.concat(data, ignore_index=True) if data else pd.DataFrame(columns=list(predictor.training))
-        frames.append(frame if args.details else frame[list(SUMMARY_COLUMNS)])
-    if alloys:
-        from hmixal.predict import predict_alloys
 
-        alloy_frame = predict_alloys(predictor, alloys)
-        for row in alloy_frame.itertuples():
-            if row.extrapolated_binaries:
-                notes.append(
-                    f"{row.composition}: extrapolation in the binaries {row.extrapolated_binaries} (an element "
-                    "without training data, or unlike every training binary); the interval includes their width"
-                )
-        frames.append(alloy_frame)
-    _print_notes(notes)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+def _write_espei(frame: pd.DataFrame, args: argparse.Namespace) -> None:
+    """The predicted binaries as ESPEI datasets (HM_MIX, LIQUID), labelled as predictions of the model used."""
+    from hmixal.api import model_label
+    from hmixal.espei_export import prediction_datasets, write_datasets
+
+    if "A" not in frame.columns:
+        raise InputError(None, None, "--espei writes binaries A-B; alloys have no ESPEI HM_MIX dataset here")
+    binaries = frame[frame["A"].notna()]
+    paths = write_datasets(prediction_datasets(binaries, model_label(args.model)), args.espei)
+    print(
+        f"hmixal predict: wrote {len(paths)} ESPEI dataset(s), labelled as predictions, to {args.espei}",
+        file=sys.stderr,
+    )
+
+
+def cmd_model(args: argparse.Namespace) -> pd.DataFrame | str:
+    """The model card of the predictor: where its data came from, its settings, its cross-validated accuracy."""
+    import json
+
+    from hmixal.api import model_card
+    from hmixal.cards import card_rows
+
+    card = model_card(args.model)
+    if args.format == "json":  # the whole card, as written
+        return json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+    return card_rows(card)
 
 
 def _print_notes(notes: Sequence[str]) -> None:
@@ -342,15 +282,39 @@ def build_parser() -> argparse.ArgumentParser:
             "--x",
             nargs="+",
             type=float,
-            default=[0.5],
+            default=None,
             metavar="X_B",
             help="mole fraction(s) of B, the second element of A-B as written: Ni-Al --x 0.25 is 25 %% Al "
-            "(default 0.5)",
+            "(default 0.5; binaries only: an alloy's amounts are in its formula)",
+        )
+        p.add_argument(
+            "--method",
+            choices=METHODS,
+            default="muggianu",
+            help="how alloys are extrapolated from their binaries (default muggianu; docs/multicomponent.md)",
+        )
+        p.add_argument(
+            "--asymmetric",
+            default=None,
+            metavar="EL",
+            help="Toop's asymmetric element (--method toop; default: chosen by hmixal's documented rule)",
         )
 
-    p = add("miedema", cmd_miedema, "Miedema's liquid enthalpy of mixing (kJ/mol) of binaries")
+    def add_model(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--model",
+            default=None,
+            metavar="DIR",
+            help="a trained model folder, e.g. results/model of your own pipeline run (default: the predictor "
+            "shipped with hmixal; `hmixal model` describes it)",
+        )
+
+    p = add("miedema", cmd_miedema, "Miedema's liquid enthalpy of mixing (kJ/mol) of binaries and alloys")
     p.add_argument(
-        "systems", nargs="+", metavar="A-B", help="binary systems in any case, e.g. Al-Ni cu-zr; printed as written"
+        "systems",
+        nargs="+",
+        metavar="SYSTEM",
+        help="binaries A-B in any case (e.g. Al-Ni cu-zr; printed as written) or alloys (e.g. AlCoCrFeNi)",
     )
     add_compositions(p)
 
@@ -363,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         "alcocrfeni is read when its symbols split only one way)",
     )
     add_compositions(p)
-    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+    add_model(p)
     p.add_argument(
         "--details",
         action="store_true",
@@ -371,6 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
         "feature-space distance, the model's residual on the binary's own data",
     )
     p.add_argument("--data", action="store_true", help="print the training data of the binaries instead")
+    p.add_argument(
+        "--espei",
+        default=None,
+        metavar="DIR",
+        help="also write the binaries' predictions as ESPEI datasets (HM_MIX, LIQUID) into the new folder DIR, "
+        "labelled as predictions with their uncertainty (docs/redlich_kister.md, 'ESPEI datasets')",
+    )
+
+    p = add("model", cmd_model, "the model card of the predictor: data, settings, cross-validated accuracy, version")
+    add_model(p)
 
     p = add("plan", cmd_plan, "where new data would help most: binaries ranked by GP uncertainty")
     p.add_argument("--top", type=int, default=20, help="how many binaries (default 20)")
@@ -426,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_check_config,
         "check pipeline config files before a run: YAML syntax (file and line), unknown keys, types, sizes",
     )
-    p.add_argument("files", nargs="*", metavar="FILE", help="config files in --configfile order, e.g. config/ci.yaml")
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="config files in --configfile order, e.g. .test/config/config.yaml"
+    )
     p.add_argument(
         "--base",
         default="config/config.yaml",
@@ -453,7 +429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EXPECTED_ERRORS as exc:
         print(f"hmixal {command}: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(render(frame, args.format))
+    # A command may answer with text it has rendered itself (`hmixal model --format json`: the card as written).
+    sys.stdout.write(frame if isinstance(frame, str) else render(frame, args.format))
     return 0
 
 

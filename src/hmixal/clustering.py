@@ -27,14 +27,22 @@ from threadpoolctl import threadpool_limits
 
 from hmixal.errors import InputError
 from hmixal.gp import Standardiser
-from hmixal.miedema import GROUP_NONTM_NONTM, GROUP_TM_NONTM, GROUP_TM_TM, P_MIXED, P_NONTM_NONTM, P_TM_TM, Q_OVER_P
+from hmixal.miedema_model import (
+    GROUP_NONTM_NONTM,
+    GROUP_TM_NONTM,
+    GROUP_TM_TM,
+    P_MIXED,
+    P_NONTM_NONTM,
+    P_TM_TM,
+    Q_OVER_P,
+)
 from hmixal.model import FeatureSource
 from hmixal.uncertainty import feature_positions
 
 # The 4 features of supplementary note 3.2: mean and average deviation of Cpliq and Sliq.
 MIEDEMA_FEATURES: tuple[str, ...] = ("Cpliq_mean", "Cpliq_avgdev", "Sliq_mean", "Sliq_avgdev")
 MIEDEMA_GROUP_ORDER: tuple[str, ...] = (GROUP_TM_TM, GROUP_TM_NONTM, GROUP_NONTM_NONTM)
-# Miedema's P per group (miedema.py; seed §2.5); Q = 9.4 P.
+# Miedema's P per group (hmixal.miedema_model; seed §2.5); Q = 9.4 P.
 P_BY_GROUP: dict[str, float] = {GROUP_TM_TM: P_TM_TM, GROUP_TM_NONTM: P_MIXED, GROUP_NONTM_NONTM: P_NONTM_NONTM}
 # The refractory elements the seed names for its "refractory" cluster (§2.1: "Re, Ir, W and Os").
 REFRACTORY: tuple[str, ...] = ("W", "Re", "Os", "Ir")

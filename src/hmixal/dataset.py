@@ -19,7 +19,7 @@ import pandas as pd
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError, reject_unknown_keys
 from hmixal.manifest import read_verified_bytes, read_verified_csv
-from hmixal.miedema import hmix as miedema_hmix
+from hmixal.miedema_model import hmix as miedema_hmix
 
 log = logging.getLogger(__name__)
 

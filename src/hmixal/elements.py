@@ -131,8 +131,10 @@ def element_index() -> dict[str, int]:
 
 
 def default_table_path() -> Path:
-    """The committed element table, ``data/derived/elements.csv`` at the repository root."""
-    return Path(__file__).resolve().parents[2] / "data" / "derived" / "elements.csv"
+    """The committed element table, shipped as package data (hmixal.resources)."""
+    from hmixal.resources import element_table_path
+
+    return element_table_path()
 
 
 def magpie_directory() -> Path:

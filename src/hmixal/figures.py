@@ -32,7 +32,7 @@ from scipy.stats import gaussian_kde
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
 from hmixal.io import atomic_path, write_text
-from hmixal.miedema import (
+from hmixal.miedema_model import (
     GROUP_NONTM_NONTM,
     GROUP_TM_NONTM,
     GROUP_TM_TM,

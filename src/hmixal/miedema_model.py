@@ -160,7 +160,7 @@ def load_parameters(path: Path | None = None, *, divalent_eu_yb: bool = True) ->
             i = ELEMENTS.index(symbol)
             phi[i], n13[i], v23[i], r[i] = phi_2, n13_2, v23_2, r_2
             transition_metal[i] = False  # no 5d electron: a divalent, alkaline-earth-like metal
-        source += " (Eu, Yb: divalent values, hmixal.miedema.DIVALENT_EU_YB)"
+        source += " (Eu, Yb: divalent values, hmixal.miedema_model.DIVALENT_EU_YB)"
     return MiedemaParameters(
         phi=phi, n13=n13, v23=v23, a=column("a_const"), r=r, transition_metal=transition_metal, source=source
     )

@@ -14,8 +14,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -23,7 +23,11 @@ from hmixal.elements import element_index, load_element_table, property_matrix
 from hmixal.errors import InputError, MissingArtifactError
 from hmixal.features import binary_features, feature_names
 from hmixal.io import atomic_path, write_text
-from hmixal.miedema import GROUP_NONTM_NONTM, GROUP_TM_NONTM, GROUP_TM_TM, hmix, miedema_groups
+from hmixal.lightgbm_c import CBooster
+from hmixal.miedema_model import GROUP_NONTM_NONTM, GROUP_TM_NONTM, GROUP_TM_TM, hmix, miedema_groups
+
+if TYPE_CHECKING:  # imported where a model is trained: the package imports scikit-learn (≈ 1.5 s), see lightgbm_c
+    import lightgbm as lgb
 
 MIEDEMA_GROUPS: tuple[str, ...] = (GROUP_TM_TM, GROUP_TM_NONTM, GROUP_NONTM_NONTM)
 # The correction is tapered to zero at the pure elements (ΔH_mix vanishes there; trees do not know it): full
@@ -99,6 +103,8 @@ def excluded_before_aimd(frame: pd.DataFrame, excluded_sources: Sequence[str]) -
 
 def regressor(params: Mapping[str, object], seed: int, threads: int) -> lgb.LGBMRegressor:
     """A reproducible LightGBM regressor with the given hyper-parameters and thread count."""
+    import lightgbm as lgb
+
     return lgb.LGBMRegressor(**{**params, **_REPRODUCIBLE, "random_state": seed, "n_jobs": threads})
 
 
@@ -174,7 +180,7 @@ class TrainedModel:
     features: tuple[str, ...]
     params: dict[str, object]
     weights: dict[str, float]
-    boosters: list[lgb.Booster]
+    boosters: list[lgb.Booster | CBooster]  # trained here, or loaded for prediction (hmixal.lightgbm_c)
     shrink_by_spread: bool = True
     info: dict[str, object] = field(default_factory=dict)
 
@@ -239,7 +245,7 @@ class TrainedModel:
         missing = [p.name for p in paths if not p.is_file()]
         if missing:
             raise MissingArtifactError(f"model in {directory} is incomplete: {', '.join(missing)} missing; rebuild it")
-        boosters = [lgb.Booster(model_file=str(p)) for p in paths]
+        boosters: list[lgb.Booster | CBooster] = [CBooster(p) for p in paths]
         return cls(
             tuple(meta["features"]),
             meta["params"],

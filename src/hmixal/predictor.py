@@ -14,25 +14,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from hmixal.calibration import Calibration
 from hmixal.dataset import DATASET_COLUMNS, read_table
 from hmixal.domain import DOMAIN_COLUMNS, TrainingDomain, binaries_of
 from hmixal.errors import MissingArtifactError
-from hmixal.miedema import hmix
+from hmixal.miedema_model import hmix
 from hmixal.model import FeatureSource, TrainedModel
+from hmixal.systems import composition_label
 
 # Files a final model folder carries beside its LightGBM members: the rows it was trained on and the element
 # table its features were computed from (so a prediction never mixes two element tables).
 TRAINING_DATA_FILE = "training_data.csv"
 ELEMENT_TABLE_FILE = "elements.csv"
+# A model folder (the pipeline's results/model, the shipped predictor): the final model trained with the AIMD
+# rows, its interval calibration and, once described, its model card.
+FINAL_MODEL_DIR = "final_after"
+CALIBRATION_FILE = "calibration.json"
+MODEL_CARD_FILE = "model_card.json"
 # The training data shown beside a prediction.
 DATA_COLUMNS: tuple[str, ...] = ("A", "B", "x_B", "hmix_kJ_per_mol", "T_K", "source_type", "source", "reference")
-Z_95 = float(norm.ppf(0.975))  # a data-residual term widens the 95 % interval as a standard deviation would
+Z_95 = NormalDist().inv_cdf(0.975)  # a data-residual term widens the 95 % interval as a standard deviation would
 # The answer and its interval; `hmixal predict` prints these with SUMMARY_COLUMNS, --details every column.
 ANSWER_COLUMNS: tuple[str, ...] = (
     "A",
@@ -55,6 +61,9 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 )
 
 
+_RESIDUAL_COLUMNS = ("A", "B", "n_data_points", "data_rms_residual_kJ_per_mol", "worst")
+
+
 class Predictor:
     """The final model, its calibration, its training data and the domain they define."""
 
@@ -67,7 +76,15 @@ class Predictor:
         self.training = training[list(DATA_COLUMNS)].reset_index(drop=True)
         self.features = source.subset(model.features)
         self.domain = TrainingDomain.build(binaries_of(self.training), self.features)
-        self._residuals = self._data_residuals()
+        # Per training binary, computed when a prediction first asks for it: `hmixal predict Al-Ni` then scores
+        # 28 rows, not all ~2300 (a quarter of a second of its start-up).
+        self._residuals = pd.DataFrame(columns=list(_RESIDUAL_COLUMNS))
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> Predictor:
+        """Load a model folder as the pipeline writes it (``results/model``) and the package ships it."""
+        folder = Path(folder)
+        return cls.load(folder / FINAL_MODEL_DIR, folder / CALIBRATION_FILE)
 
     @classmethod
     def load(cls, model_dir: str | Path, calibration: str | Path) -> Predictor:
@@ -83,11 +100,20 @@ class Predictor:
         training = read_table(model_dir / TRAINING_DATA_FILE)
         return cls(model, Calibration.load(calibration), training, FeatureSource(model_dir / ELEMENT_TABLE_FILE))
 
-    def _data_residuals(self) -> pd.DataFrame:
-        """Per training binary: number of points and RMS of (model − data) on them."""
-        data = self.training
-        if data.empty:
-            return pd.DataFrame(columns=["A", "B", "n_data_points", "data_rms_residual_kJ_per_mol", "worst"])
+    def _residuals_for(self, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+        """The data residuals of the binaries among (a, b) that have training data, computed once each."""
+        wanted = pd.DataFrame({"A": a, "B": b}).drop_duplicates()
+        known = wanted.merge(self._residuals[["A", "B"]], on=["A", "B"], how="left", indicator=True)
+        missing = known.loc[known["_merge"] == "left_only", ["A", "B"]]
+        rows = self.training.merge(missing, on=["A", "B"], how="inner") if len(missing) else self.training.iloc[:0]
+        if len(rows):
+            fresh = self._data_residuals(rows)
+            known_rows = [self._residuals] if len(self._residuals) else []  # concat with an empty frame warns
+            self._residuals = pd.concat([*known_rows, fresh], ignore_index=True)
+        return self._residuals
+
+    def _data_residuals(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Per binary of ``data`` (training rows): number of points and RMS of (model − data) on them."""
         a, b, x = data["A"].to_numpy(), data["B"].to_numpy(), data["x_B"].to_numpy(dtype=float)
         value, spread = self.model.predict_with_spread(self.source, a, b, x)
         residual = value - data["hmix_kJ_per_mol"].to_numpy(dtype=float)
@@ -109,7 +135,7 @@ class Predictor:
         value, spread = self.model.predict_with_spread(self.source, a, b, x_b)
         domain = self.domain.describe(a, b, self.features)
         classes = domain["coverage"].to_numpy()
-        data = pd.DataFrame({"A": a, "B": b}).merge(self._residuals, on=["A", "B"], how="left")
+        data = pd.DataFrame({"A": a, "B": b}).merge(self._residuals_for(a, b), on=["A", "B"], how="left")
         n_data = data["n_data_points"].fillna(0).to_numpy(dtype=int)
         data_rms = data["data_rms_residual_kJ_per_mol"].fillna(0.0).to_numpy(dtype=float)
         half_68 = np.hypot(self.calibration.half_width(spread, classes, 0.68), data_rms)
@@ -138,6 +164,13 @@ class Predictor:
         """The training rows of binary A–B (A < B), sorted by composition."""
         rows = self.training[(self.training["A"] == a) & (self.training["B"] == b)]
         return rows.sort_values(["x_B", "source"], kind="stable").reset_index(drop=True)
+
+    def data_as_written(self, a: str, b: str) -> pd.DataFrame:
+        """The training rows of a binary in the order the person wrote it: x_B is the fraction of their B."""
+        data = self.data_for(*sorted((a, b)))
+        if a < b or data.empty:  # stored the way it was written
+            return data
+        return data.assign(A=a, B=b, x_B=(1.0 - data["x_B"]).round(12)).sort_values("x_B", kind="stable")
 
 
 def training_table(dataset: pd.DataFrame) -> pd.DataFrame:
@@ -172,36 +205,75 @@ def warnings_for(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def predict_alloys(predictor: Predictor, formulas: Sequence[str]) -> pd.DataFrame:
-    """Muggianu ΔH_mix of multicomponent liquids from the ML binaries, with an interval and the binaries' flags.
+def predict_alloys(
+    predictor: Predictor, formulas: Sequence[str], method: str = "muggianu", asymmetric: str | None = None
+) -> pd.DataFrame:
+    """ΔH_mix of multicomponent liquids extrapolated from the ML binaries (hmixal.multicomponent: Muggianu, Kohler
+    or Toop), with an interval and the binaries' flags.
 
-    The binaries' half-widths are added with the same Muggianu weights as their values (errors of binaries that
-    share elements are correlated, so a linear sum is the safe bound)."""
-    return pd.DataFrame([_alloy_row(predictor, formula) for formula in formulas])
+    Every model is a weighted sum of binaries at their projection points, with positive weights; the binaries'
+    half-widths are added with the same weights as their values (errors of binaries that share elements are
+    correlated, so a linear sum is the safe bound)."""
+    return pd.DataFrame([_alloy_row(predictor, formula, method, asymmetric) for formula in formulas])
 
 
-def _alloy_row(predictor: Predictor, formula: str) -> dict[str, object]:
-    """One alloy: each binary predicted once, at its Muggianu projection, every column combined with the same
-    Muggianu weights."""
-    from hmixal.multicomponent import muggianu_terms, parse_composition
+def _alloy_row(predictor: Predictor, formula: str, method: str, asymmetric: str | None) -> dict[str, object]:
+    """One alloy: each binary predicted once, at its projection point, every column combined with its weight."""
+    from hmixal.api import extrapolation_asymmetric
+    from hmixal.multicomponent import binary_projections, parse_composition
 
     fractions = parse_composition(formula)
-    elements, x = list(fractions), np.array([list(fractions.values())])
-    frames: dict[tuple[str, str], pd.DataFrame] = {}
+    elements = list(fractions)
 
-    def record(a: str, b: str, x_b: np.ndarray) -> np.ndarray:
-        frames[a, b] = predictor.predict(np.full(x_b.shape, a), np.full(x_b.shape, b), x_b)
-        return np.zeros(x_b.shape)
+    def value(a: str, b: str, x_b: np.ndarray) -> np.ndarray:
+        x_b = np.asarray(x_b, dtype=float)
+        return predictor.predict(np.full(x_b.shape, a), np.full(x_b.shape, b), x_b)["hmix_kJ_per_mol"].to_numpy()
 
-    muggianu_terms(elements, x, record)
-    weights = muggianu_terms(elements, x, lambda a, b, x_b: np.ones(x_b.shape))
+    chosen = extrapolation_asymmetric(elements, value, method, asymmetric)
+    projections = binary_projections(elements, np.array(list(fractions.values())), method, chosen)
+    frames = {
+        pair: predictor.predict(np.array([pair[0]]), np.array([pair[1]]), np.atleast_1d(p.x_b).astype(float))
+        for pair, p in projections.items()
+    }
+    weights = {pair: float(np.atleast_1d(p.weight)[0]) for pair, p in projections.items()}
     flagged = [f"{a}-{b}" for (a, b), frame in sorted(frames.items()) if bool(frame["extrapolation"].iloc[0])]
     return {
-        "composition": "".join(f"{e}{v:.4g}" for e, v in fractions.items()),
+        "composition": composition_label(fractions),
         **{
-            column: float(sum(weights[pair][0] * frame[column].iloc[0] for pair, frame in frames.items()))
+            column: float(sum(weights[pair] * frame[column].iloc[0] for pair, frame in frames.items()))
             for column in ANSWER_COLUMNS
             if column.endswith("_kJ_per_mol")
         },
+        "method": method,
+        "asymmetric": chosen or "",
         "extrapolated_binaries": " ".join(flagged),
     }
+
+
+def alloy_notes(frame: pd.DataFrame) -> list[str]:
+    """One note per alloy whose extrapolation rests on binaries flagged as extrapolation."""
+    return [
+        f"{row.composition}: extrapolation in the binaries {row.extrapolated_binaries} (an element without "
+        "training data, or unlike every training binary); the interval includes their width"
+        for row in frame.itertuples()
+        if row.extrapolated_binaries
+    ]
+
+
+# Training points listed inline in the note beside a prediction; more are shown with --data.
+INLINE_DATA_POINTS = 3
+
+
+def data_note(data: pd.DataFrame, a: str, b: str) -> str:
+    """One line saying which training data the model has for a binary (the points themselves when few)."""
+    kinds = ", ".join(sorted(set(data["source_type"])))
+    if len(data) > INLINE_DATA_POINTS:
+        return f"{a}-{b}: {len(data)} training data points ({kinds}); list them with --data"
+    shown = "; ".join(
+        f"x_{b} = {r.x_B:g}: {r.hmix_kJ_per_mol:.1f} kJ/mol ({r.source_type}"
+        + ("" if pd.isna(r.T_K) else f", {r.T_K:g} K")
+        + (f", {r.reference}" if r.reference else "")
+        + ")"
+        for r in data.itertuples()
+    )
+    return f"{a}-{b}: training data {shown}"

@@ -16,6 +16,7 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ import pandas as pd
 from hmixal import __version__
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
-from hmixal.manifest import WHAT_TO_DO, read_verified_csv
+from hmixal.manifest import WHAT_TO_DO, read_verified_csv, read_verified_text
 
 # Choice (docs/redlich_kister.md): L0…L3 capture the smooth part of the predicted curves; on LightGBM curves
 # higher orders mostly fit the model's piecewise-constant steps (measured there).
@@ -38,7 +39,7 @@ DEFAULT_COLUMN = "hmix_kJ_per_mol"
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     "hmix_kJ_per_mol": "hmixal final model (Miedema + LightGBM correction), trained with the AIMD data",
     "hmix_before_aimd_kJ_per_mol": "hmixal reference model (Miedema + LightGBM correction), without AIMD data",
-    "miedema_kJ_per_mol": "Miedema's model for liquids (hmixal.miedema)",
+    "miedema_kJ_per_mol": "Miedema's model for liquids (hmixal.miedema_model)",
 }
 
 J_PER_KJ = 1000.0
@@ -46,8 +47,8 @@ J_PER_KJ = 1000.0
 TDB_T_LOW_K = 298.15
 TDB_T_HIGH_K = 6000.0
 
-_CONSTITUENTS_PER_LINE = 16
-_HEADER_WIDTH = 100
+if TYPE_CHECKING:  # pycalphad is imported only where a TDB is built or read (it takes seconds to import)
+    from pycalphad import Database
 
 BinaryModel = Callable[[str, str, np.ndarray], np.ndarray]
 
@@ -320,24 +321,89 @@ def rk_binary_model(table: pd.DataFrame) -> BinaryModel:
     return model
 
 
-def _element_lines(symbols: Sequence[str], elements: pd.DataFrame) -> list[str]:
-    """TDB ELEMENT lines: SGTE reference phase (element table), atomic mass (pymatgen), H298−H0 and S298 as 0."""
+# --- element names as pycalphad, ESPEI and TDB files write them ----------------------------------------------
+
+_BY_CALPHAD_NAME = {symbol.upper(): symbol for symbol in ELEMENTS}
+
+
+def calphad_name(symbol: str) -> str:
+    """The upper-case name pycalphad, ESPEI and TDB files use for an element of the element table (Al → AL)."""
+    if symbol not in _BY_CALPHAD_NAME.values():
+        raise InputError(None, None, f"unknown element {symbol!r}: not one of the {len(ELEMENTS)} elements of hmixal")
+    return symbol.upper()
+
+
+def element_symbol(name: str) -> str:
+    """The element-table symbol of an upper-case pycalphad/ESPEI name (NA → Na); unknown names are an InputError."""
+    symbol = _BY_CALPHAD_NAME.get(str(name).upper())
+    if symbol is None:
+        raise InputError(None, None, f"unknown element {name!r}: not one of the {len(ELEMENTS)} elements of hmixal")
+    return symbol
+
+
+# --- the TDB file: built as a pycalphad Database, written by pycalphad's TDB writer ---------------------------
+
+# pycalphad's TDB writer keeps lines within Thermo-Calc's limit of 78 characters; the header follows suit.
+TDB_LINE_WIDTH = 78
+_HEADER_WIDTH = TDB_LINE_WIDTH - 2  # after "$ "
+# Decimals of the J/mol values (µJ/mol: far below any round-trip tolerance). symengine prints 15 significant
+# digits, so every |value| below 10^9 J/mol is written exactly as rounded here.
+_J_DECIMALS = 6
+_LIQUID = "LIQUID"
+# Site fractions summing to 1 in the liquid's one sublattice of one site: a formula unit is one mole of atoms.
+_SITE_RATIOS = [1.0]
+
+
+def _parameter_value(value_kj: float) -> object:
+    """A constant L parameter in J/mol over the file's temperature range, as pycalphad's TDB reader builds it."""
+    from pycalphad import variables as v
+    from symengine import And, Piecewise
+
+    value = round(float(value_kj) * J_PER_KJ, _J_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return Piecewise((value, And(TDB_T_LOW_K <= v.T, v.T < TDB_T_HIGH_K)), (0, True))
+
+
+def tdb_database(table: pd.DataFrame, elements: pd.DataFrame | None = None) -> Database:
+    """A pycalphad Database with one LIQUID phase holding the L(LIQUID,A,B;n) parameters (J/mol) of a fit table."""
+    from pycalphad import Database
+    from pycalphad.variables import Species
     from pymatgen.core.periodic_table import Element  # slow import: only the export needs it
 
-    lines = [
-        f" ELEMENT {'/-':<3} {'ELECTRON_GAS':<18} {0.0:.4E} {0.0:.4E} {0.0:.4E} !",
-        f" ELEMENT {'VA':<3} {'VACUUM':<18} {0.0:.4E} {0.0:.4E} {0.0:.4E} !",
-    ]
-    for symbol in symbols:
-        phase = str(elements.loc[symbol, "sgte_reference_phase"])
-        mass = float(Element(symbol).atomic_mass)
-        lines.append(f" ELEMENT {symbol.upper():<3} {phase:<18} {mass:.4E} {0.0:.4E} {0.0:.4E} !")
-    return lines
-
-
-def _format_j_per_mol(value_kj: float) -> str:
-    """A parameter value in J/mol with 6 decimals (µJ/mol: far below any round-trip tolerance)."""
-    return f"{value_kj * J_PER_KJ + 0.0:.6f}"
+    coefficients = _coefficient_matrix(table)
+    _check_pairs(table["A"].to_numpy(), table["B"].to_numpy(), None)
+    if elements is None:
+        elements = load_element_table()
+    symbols = sorted(set(table["A"]) | set(table["B"]))
+    names = [calphad_name(s) for s in symbols]
+    database = Database()
+    # ELEMENT lines: SGTE reference phase (element table), atomic mass (pymatgen); H298−H0 and S298 left 0
+    # (pycalphad ignores them; SGTE unary data brings the real ones when the files are combined).
+    database.elements = {*names, "VA", "/-"}
+    # As pycalphad's TDB reader makes them (one formula unit of the element itself), so that reading the written
+    # file gives back an equal Database (tests/test_redlich_kister.py).
+    database.species = {Species(name, {name: 1}) for name in database.elements}
+    database.refstates = {
+        calphad_name(s): {
+            "phase": str(elements.loc[s, "sgte_reference_phase"]),
+            "mass": float(Element(s).atomic_mass),
+            "H298": 0.0,
+            "S298": 0.0,
+        }
+        for s in symbols
+    }
+    database.refstates["VA"] = {"phase": "VACUUM", "mass": 0.0, "H298": 0.0, "S298": 0.0}
+    database.refstates["/-"] = {"phase": "ELECTRON_GAS", "mass": 0.0, "H298": 0.0, "S298": 0.0}
+    database.add_structure_entry(_LIQUID, _LIQUID)
+    database.add_phase(_LIQUID, {}, _SITE_RATIOS)
+    database.add_phase_constituents(_LIQUID, [names])
+    for i, (a, b, n) in enumerate(zip(table["A"], table["B"], table["order"], strict=True)):
+        for k in range(int(n) + 1):
+            # Alphabetical order, as pycalphad evaluates (x_A − x_B)^k whatever the written order (module doc).
+            constituents = [[calphad_name(a), calphad_name(b)]]
+            parameter = _parameter_value(coefficients[i, k])
+            database.add_parameter("L", _LIQUID, constituents, k, parameter, force_insert=False)
+    database.process_parameter_queue()
+    return database
 
 
 EXTRAPOLATION_COLUMN = "extrapolation"
@@ -346,7 +412,7 @@ _FALSE = frozenset({"false", "0", "0.0", "no"})
 _PARAMETER = re.compile(r"^\s*PARAMETER\s+L\(LIQUID,([A-Z]+),([A-Z]+);0\)", re.MULTILINE)
 
 
-def _flags(values: pd.Series, column: str, path: str | Path | None = None) -> np.ndarray:
+def true_false(values: pd.Series, column: str, path: str | Path | None = None) -> np.ndarray:
     """A true/false column as booleans (CSV text 'True'/'False'/1/0 too); anything else is an InputError."""
     if pd.api.types.is_bool_dtype(values):
         return values.to_numpy(dtype=bool)
@@ -363,7 +429,7 @@ def extrapolated_binaries(table: pd.DataFrame) -> list[str] | None:
     """The binaries ('A-B') a fit table flags in its ``extrapolation`` column; None when it has no such column."""
     if EXTRAPOLATION_COLUMN not in table.columns:
         return None
-    flagged = table.loc[_flags(table[EXTRAPOLATION_COLUMN], EXTRAPOLATION_COLUMN), ["A", "B"]]
+    flagged = table.loc[true_false(table[EXTRAPOLATION_COLUMN], EXTRAPOLATION_COLUMN), ["A", "B"]]
     return [f"{a}-{b}" for a, b in zip(flagged["A"], flagged["B"], strict=True)]
 
 
@@ -386,8 +452,25 @@ def _extrapolation_lines(table: pd.DataFrame) -> list[str]:
 
 def tdb_binaries(text: str) -> list[str]:
     """The binaries ('A-B', element symbols as in the element table) that have an L0 parameter in a TDB text."""
-    symbols = {s.upper(): s for s in ELEMENTS}
-    return [f"{symbols.get(a, a)}-{symbols.get(b, b)}" for a, b in _PARAMETER.findall(text)]
+    return [f"{_BY_CALPHAD_NAME.get(a, a)}-{_BY_CALPHAD_NAME.get(b, b)}" for a, b in _PARAMETER.findall(text)]
+
+
+def _pycalphad_tdb(database: Database) -> str:
+    """pycalphad's TDB text of a Database without its header block (write date and user name: not reproducible)."""
+    import pycalphad
+
+    text = database.to_string(fmt="tdb", groupby="phase", if_incompatible="raise")
+    lines = text.split("\n")
+    bar = "$" * TDB_LINE_WIDTH
+    # pycalphad 0.11 opens the file with a block of "$" comments between two bars of '$': Date, Components,
+    # Phases, "Generated by <user>". The provenance header written instead says what was written with what.
+    end = lines.index(bar, 1) if lines and lines[0] == bar and bar in lines[1:] else -1
+    if end < 0 or not any(line.startswith("$ Date:") for line in lines[1:end]):
+        raise RuntimeError(
+            f"pycalphad {pycalphad.__version__}'s TDB writer no longer starts with its dated header block; "
+            "hmixal.redlich_kister._pycalphad_tdb must be adapted to it"
+        )
+    return "\n".join(lines[end + 1 :]).lstrip("\n")
 
 
 def tdb_text(
@@ -397,50 +480,220 @@ def tdb_text(
     elements: pd.DataFrame | None = None,
     settings: Mapping[str, object] | None = None,
 ) -> str:
-    """A TDB database with one LIQUID phase whose L(LIQUID,A,B;n) parameters reproduce the fitted ΔH_mix curves."""
-    coefficients = _coefficient_matrix(table)
-    if elements is None:
-        elements = load_element_table()
-    symbols = sorted(set(table["A"]) | set(table["B"]))
-    _check_pairs(table["A"].to_numpy(), table["B"].to_numpy(), None)
+    """A TDB database with one LIQUID phase whose L(LIQUID,A,B;n) parameters reproduce the fitted ΔH_mix curves.
+
+    Built as a pycalphad Database (:func:`tdb_database`) and written by pycalphad's own TDB writer, after a
+    provenance header (hmixal version, model, fit settings, what the file is and is not)."""
+    import pycalphad
+
+    database = tdb_database(table, elements)
     columns = sorted(set(table["fitted_column"])) if "fitted_column" in table.columns else []
     if model is None:
         model = "; ".join(COLUMN_DESCRIPTIONS.get(c, c) for c in columns) or "unspecified"
-    extra = "".join(f"\n  {key}: {value}" for key, value in (settings or {}).items())
-    header = f"""\
-Liquid enthalpy-of-mixing parameters from hmixal {__version__} (generated {generated}).
-Model: {model}.
-Fitted column(s) of the prediction table: {", ".join(columns) or "unspecified"}.{extra}
-ENTHALPY ONLY: each L(LIQUID,A,B;n) is a constant in J/mol fitted to the predicted enthalpy of mixing.
-There is no excess entropy and no temperature dependence: the excess Gibbs energy they imply equals the
-predicted enthalpy of mixing at every temperature (zero excess entropy is an assumption, not a result).
-The pure-liquid Gibbs energies G(LIQUID,X;0) are NOT included: HM_MIX is relative to the pure liquids and
-does not need them. For phase equilibria, append the PARAMETER lines below to SGTE unary data
-(A.T. Dinsdale, CALPHAD 15 (1991) 317-425); HM_MIX stays the same (checked with pycalphad).
-Convention: L(LIQUID,A,B;n) multiplies x_A*x_B*(x_A-x_B)**n with A before B alphabetically, as written.
-ELEMENT lines: SGTE reference phase and atomic mass (pymatgen); H298-H0 and S298 are left 0 here
-(informative only; take them from SGTE unary data when combining)."""
-    header = "\n".join([header, *_extrapolation_lines(table)])
-    if "!" in header:
+    paragraphs = [
+        f"hmixal {__version__}: liquid enthalpy-of-mixing parameters (generated {generated}).",
+        f"Written with the TDB writer of pycalphad {pycalphad.__version__} (Database.to_string), without its "
+        "header lines of write date and user name, so equal inputs give identical files.",
+        f"Model: {model}.",
+        f"Fitted column(s) of the prediction table: {', '.join(columns) or 'unspecified'}.",
+        *(f"  {key}: {value}" for key, value in (settings or {}).items()),
+        "ENTHALPY ONLY: each L(LIQUID,A,B;n) is a constant in J/mol fitted to the predicted enthalpy of mixing. "
+        "There is no excess entropy and no temperature dependence: the excess Gibbs energy they imply equals "
+        "the predicted enthalpy of mixing at every temperature (zero excess entropy is an assumption, not a "
+        "result).",
+        "The pure-liquid Gibbs energies G(LIQUID,X;0) are NOT included: HM_MIX is relative to the pure liquids "
+        "and does not need them. For phase equilibria, append the PARAMETER lines below to SGTE unary data "
+        "(A.T. Dinsdale, CALPHAD 15 (1991) 317-425); HM_MIX stays the same (checked with pycalphad).",
+        "Convention: L(LIQUID,A,B;n) multiplies x_A*x_B*(x_A-x_B)**n with A before B alphabetically, as written.",
+        "ELEMENT lines: SGTE reference phase and atomic mass (pymatgen); H298-H0 and S298 are left 0 here "
+        "(informative only; take them from SGTE unary data when combining).",
+    ]
+    header = [
+        line
+        for paragraph in paragraphs
+        for line in textwrap.wrap(
+            paragraph,
+            width=_HEADER_WIDTH,
+            subsequent_indent="    " if paragraph.startswith("  ") else "",
+            break_on_hyphens=False,  # keeps dates, page ranges and 'A-B' names whole
+        )
+    ]
+    header += _extrapolation_lines(table)
+    if any("!" in line for line in header):
         # "!" ends a TDB command, and not every reader strips "$" comments before splitting on it.
         raise InputError(None, None, "the provenance text (generated, model, settings) must not contain '!'")
-    lines = [f"$ {line}".rstrip() for line in header.splitlines()]
-    lines += ["$", *_element_lines(symbols, elements), "", " TYPE_DEFINITION % SEQ * !", " PHASE LIQUID % 1 1.0 !"]
-    # Long constituent lists continue on the next lines (TDB commands end at "!", not at the end of a line),
-    # which keeps every line short for readers with a line-length limit.
-    chunks = [
-        ",".join(s.upper() for s in symbols[i : i + _CONSTITUENTS_PER_LINE])
-        for i in range(0, len(symbols), _CONSTITUENTS_PER_LINE)
-    ]
-    lines.append(" CONSTITUENT LIQUID :" + ",\n   ".join(chunks) + ": !")
-    lines.append("")
-    for i, (a, b, n) in enumerate(zip(table["A"], table["B"], table["order"], strict=True)):
-        for k in range(int(n) + 1):
-            value = _format_j_per_mol(coefficients[i, k])
-            lines.append(
-                f" PARAMETER L(LIQUID,{a.upper()},{b.upper()};{k}) {TDB_T_LOW_K:.2f} {value}; {TDB_T_HIGH_K:.0f} N !"
-            )
-    text = "\n".join(lines) + "\n"
+    text = "\n".join([*(f"$ {line}".rstrip() for line in header), "$", "", _pycalphad_tdb(database)])
+    text = text.rstrip("\n") + "\n"
     # Every binary of the table must reach the file; read back from the text itself, not from the loop above.
     check_covers(_pair_labels(table), tdb_binaries(text), "the TDB text")
     return text
+
+
+# --- the written TDB read back by pycalphad -------------------------------------------------------------------
+
+# Choice: a correct file deviates by < 10^-6 J/mol (values written to 10^-6 J/mol; pycalphad's ideal-mixing terms
+# cancel to ~10^-11 J/mol; measured max 1.6e-7 J/mol on all 2415 binaries). 10^-3 J/mol leaves room for that and
+# still catches any wrong, missing or sign-flipped parameter: 1 J/mol more in L0 moves ΔH by 0.25 J/mol at
+# x_B = 0.5, in L3 by 0.046 J/mol at its largest.
+DEFAULT_TDB_CHECK_TOLERANCE_J_PER_MOL = 1e-3
+# Inside the parameters' range 298.15–6000 K: the parameters are constants, so HM_MIX must not depend on T.
+TDB_CHECK_TEMPERATURES_K: tuple[float, ...] = (300.0, 1500.0, 3000.0)
+TDB_CHECK_COLUMNS: tuple[str, ...] = (
+    "A",
+    "B",
+    "order",
+    "n_points",
+    "max_abs_hmix_J_per_mol",
+    "max_abs_deviation_J_per_mol",
+)
+
+
+def _liquid_parameters(database: Database) -> dict[frozenset[str], list[dict[str, Any]]]:
+    """The LIQUID parameters of a pycalphad Database, grouped by the set of their constituents' names."""
+    from tinydb import where
+
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for parameter in database.search(where("phase_name") == _LIQUID):
+        names = frozenset(s.name for sublattice in parameter["constituent_array"] for s in sublattice)
+        groups.setdefault(names, []).append(parameter)
+    return groups
+
+
+def _binary_database(
+    database: Database, a: str, b: str, groups: Mapping[frozenset[str], list[dict[str, Any]]]
+) -> Database:
+    """A Database holding the parameters of ``database`` a pycalphad Model of liquid a–b selects (a, b upper case).
+
+    Model(full database, [a, b]) selects exactly these (constituents within {a, b}) but scans all ~6000
+    parameters of the file for every query (0.3 s a binary); on this copy it takes milliseconds."""
+    from pycalphad import Database
+
+    binary = Database()
+    binary.elements = {a, b, "VA"}
+    binary.species = {s for s in database.species if s.name in binary.elements}
+    binary.symbols = database.symbols  # FUNCTIONs a combined file (e.g. SGTE unary data) may refer to
+    binary.add_phase(_LIQUID, database.phases[_LIQUID].model_hints, database.phases[_LIQUID].sublattices)
+    binary.add_phase_constituents(_LIQUID, [[a, b]])
+    for names in (frozenset({a}), frozenset({b}), frozenset({a, b})):
+        for p in groups.get(names, []):
+            constituents = [[s.name for s in sublattice] for sublattice in p["constituent_array"]]
+            diffusing = p["diffusing_species"].name if p["diffusing_species"].name else None
+            binary.add_parameter(
+                p["parameter_type"],
+                _LIQUID,
+                constituents,
+                p["parameter_order"],
+                p["parameter"],
+                p.get("reference"),
+                diffusing,
+                force_insert=False,
+            )
+    binary.process_parameter_queue()
+    return binary
+
+
+def _binary_hm_mix(binary: Database, a: str, b: str, x_b: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
+    """pycalphad's HM_MIX (J/mol) of the a–b liquid of a Database (a, b upper case): temperatures × compositions."""
+    import symengine
+    from pycalphad import Model
+    from pycalphad import variables as v
+    from pycalphad.variables import Species
+
+    hm_mix = Model(binary, [a, b], _LIQUID).HM_MIX
+    # Site fractions by name, not by position: x_b is the fraction of `b`, whatever order the Model keeps.
+    y_a, y_b = v.Y(_LIQUID, 0, Species(a)), v.Y(_LIQUID, 0, Species(b))
+    function = symengine.Lambdify([y_a, y_b, v.T], [hm_mix], backend="lambda")
+    grid_t, grid_x = np.meshgrid(temperatures, x_b, indexing="ij")
+    points = np.column_stack([1.0 - grid_x.ravel(), grid_x.ravel(), grid_t.ravel()])
+    return np.asarray(function(points), dtype=float).reshape(temperatures.size, x_b.size)
+
+
+def pycalphad_hm_mix(
+    database: Database, a: str, b: str, x_b: npt.ArrayLike, temperatures: Sequence[float]
+) -> np.ndarray:
+    """HM_MIX (J/mol) of liquid a–b from pycalphad's Model of a loaded Database, temperatures × x_b (fraction of b)."""
+    first, second = calphad_name(element_symbol(a)), calphad_name(element_symbol(b))
+    binary = _binary_database(database, first, second, _liquid_parameters(database))
+    return _binary_hm_mix(binary, first, second, np.asarray(x_b, dtype=float), np.asarray(temperatures, dtype=float))
+
+
+def _tdb_source(tdb: str | Path) -> tuple[str, str | None]:
+    """The text of a TDB given as text or as a path (checked against its manifest), and the path for messages."""
+    if isinstance(tdb, str) and "\n" in tdb:
+        return tdb, None
+    return read_verified_text(tdb), str(tdb)
+
+
+def _grid(values: npt.ArrayLike, what: str, low: float, high: float | None) -> np.ndarray:
+    """A non-empty 1-D array of finite numbers above ``low`` (and below ``high``), else an InputError."""
+    array = np.atleast_1d(np.asarray(values, dtype=float))
+    inside = np.isfinite(array) & (array > low) & (array < (np.inf if high is None else high))
+    if array.ndim != 1 or array.size == 0 or not inside.all():
+        bounds = f"strictly between {low:g} and {high:g}" if high is not None else f"above {low:g}"
+        raise InputError(None, None, f"{what} must be a non-empty list of numbers {bounds}, not {values!r}")
+    return array
+
+
+def check_tdb_with_pycalphad(
+    tdb: str | Path,
+    table: pd.DataFrame,
+    x_grid: npt.ArrayLike,
+    tolerance: float = DEFAULT_TDB_CHECK_TOLERANCE_J_PER_MOL,
+    temperatures: Sequence[float] = TDB_CHECK_TEMPERATURES_K,
+) -> pd.DataFrame:
+    """Per binary of a fit table, max |HM_MIX of the TDB in pycalphad − fitted RK curve| (J/mol); InputError above
+    ``tolerance``, or when the file's binaries are not exactly the table's.
+
+    ``tdb``: the TDB text or its path. The file is read by pycalphad's TDB reader and HM_MIX evaluated by
+    pycalphad's Model at every x_B of ``x_grid`` and every temperature."""
+    from pycalphad import Database
+
+    text, where = _tdb_source(tdb)
+    x = _grid(x_grid, "x_grid", 0.0, 1.0)
+    t = _grid(temperatures, "temperatures", 0.0, None)
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise InputError(None, None, f"tolerance must be a non-negative number of J/mol, not {tolerance!r}")
+    coefficients = _coefficient_matrix(table)
+    _check_pairs(table["A"].to_numpy(), table["B"].to_numpy(), None)
+    database = Database(text)
+    groups = _liquid_parameters(database)
+    in_file = {"-".join(element_symbol(n) for n in sorted(names)) for names in groups if len(names) == 2}
+    pairs = _pair_labels(table).tolist()
+    check_covers(pairs, in_file, "pycalphad's reading of the TDB", where)
+    extra = sorted(in_file - set(pairs))
+    if extra:
+        shown = ", ".join(extra[:10]) + (", …" if len(extra) > 10 else "")
+        raise InputError(where, None, f"the TDB holds {len(extra)} binaries the fit table does not: {shown}")
+    deviations, largest = np.zeros(len(table)), np.zeros(len(table))
+    for i, (a, b) in enumerate(zip(table["A"], table["B"], strict=True)):
+        first, second = calphad_name(a), calphad_name(b)
+        got = _binary_hm_mix(_binary_database(database, first, second, groups), first, second, x, t)
+        expected = rk_hmix(x, coefficients[i]) * J_PER_KJ
+        difference = np.abs(got - expected)
+        deviations[i] = np.max(difference) if np.isfinite(difference).all() else np.inf
+        largest[i] = np.max(np.abs(expected))
+    result = pd.DataFrame(
+        {
+            "A": table["A"].to_numpy(),
+            "B": table["B"].to_numpy(),
+            "order": table["order"].to_numpy(),
+            "n_points": x.size * t.size,
+            "max_abs_hmix_J_per_mol": largest,
+            "max_abs_deviation_J_per_mol": deviations,
+        },
+        columns=list(TDB_CHECK_COLUMNS),
+    )
+    over = result[~(result["max_abs_deviation_J_per_mol"] <= tolerance)].sort_values(
+        "max_abs_deviation_J_per_mol", ascending=False, kind="mergesort"
+    )
+    if len(over):
+        shown = ", ".join(
+            f"{a}-{b} ({d:.3g} J/mol)" for a, b, d in over[["A", "B", "max_abs_deviation_J_per_mol"]].head(10).values
+        )
+        raise InputError(
+            where,
+            None,
+            f"pycalphad's HM_MIX of {len(over)} of {len(result)} binaries differs from the fitted Redlich–Kister "
+            f"curve by more than {tolerance:g} J/mol: {shown}{', …' if len(over) > 10 else ''}",
+        )
+    return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import combinations
 from pathlib import Path
@@ -139,6 +139,11 @@ def normalise_formula(text: str) -> str:
     shown = " or ".join(" ".join(tokens) for tokens in readings[:_MAX_READINGS])
     example = "".join(readings[0])
     raise InputError(None, None, f"'{text}' reads more than one way ({shown}); capitalise the symbols, e.g. {example}")
+
+
+def composition_label(fractions: Mapping[str, float]) -> str:
+    """A multicomponent composition written back as a formula of mole fractions: ``Al0.2Co0.2Cr0.2Fe0.2Ni0.2``."""
+    return "".join(f"{element}{value:.4g}" for element, value in fractions.items())
 
 
 def distinct_binaries(paths: Iterable[str | Path]) -> set[tuple[str, str]]:

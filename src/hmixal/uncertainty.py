@@ -24,7 +24,7 @@ from hmixal.active_learning import read_feature_list
 from hmixal.errors import InputError
 from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
 from hmixal.manifest import read_verified_csv
-from hmixal.miedema import miedema_groups
+from hmixal.miedema_model import miedema_groups
 from hmixal.model import FeatureSource, ModelData
 from hmixal.splits import derive_seed
 from hmixal.systems import all_binaries, composition_grid

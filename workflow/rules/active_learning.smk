@@ -1,26 +1,12 @@
 # Active-learning benchmark (seed supplementary note 2): five approaches on the same N grouped splits,
 # scattered as one job per (approach, block of splits), gathered into curves and a summary.
 
-AL = config["active_learning"]
-AL_BLOCKS = list(range((AL["n_splits"] + AL["block_size"] - 1) // AL["block_size"]))
-
-
-def al_block_splits(wildcards):
-    """The split numbers of one block."""
-    start = int(wildcards.block) * AL["block_size"]
-    return list(range(start, min(start + AL["block_size"], AL["n_splits"])))
-
 
 rule al_splits:
     input:
         dataset="results/data/dataset_initial.csv",
     output:
         splits="results/active_learning/splits.csv",
-    params:
-        n_splits=AL["n_splits"],
-        train_fraction=AL["train_fraction"],
-        test_fraction=AL["test_fraction"],
-        seed=config["seed"],
     log:
         "results/logs/al_splits.log",
     conda:
@@ -29,6 +15,11 @@ rule al_splits:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        n_splits=AL["n_splits"],
+        train_fraction=AL["train_fraction"],
+        test_fraction=AL["test_fraction"],
+        seed=config["seed"],
     script:
         "../../scripts/al_splits.py"
 
@@ -41,9 +32,19 @@ rule al_block:
         features_al="results/selection/features_al.txt",
     output:
         table="results/active_learning/blocks/{approach}_{block}.csv",
+    log:
+        "results/logs/al_block_{approach}_{block}.log",
+    benchmark:
+        "results/benchmarks/al_block_{approach}_{block}.tsv"
     wildcard_constraints:
         approach="|".join(AL["approaches"]),
         block=r"\d+",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10 + 2 * AL["block_size"],
     params:
         approach="{approach}",
         splits=al_block_splits,
@@ -54,16 +55,6 @@ rule al_block:
         gp=AL["gp"],
         rtal=AL["rtal"],
         seed=config["seed"],
-    log:
-        "results/logs/al_block_{approach}_{block}.log",
-    benchmark:
-        "results/benchmarks/al_block_{approach}_{block}.tsv"
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10 + 2 * AL["block_size"],
     script:
         "../../scripts/al_block.py"
 
@@ -77,8 +68,6 @@ rule al_gather:
         per_split="results/active_learning/per_split.csv",
         curves="results/active_learning/curves.csv",
         summary="results/active_learning/summary.csv",
-    params:
-        reference="random",
     log:
         "results/logs/al_gather.log",
     conda:
@@ -87,5 +76,7 @@ rule al_gather:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        reference="random",
     script:
         "../../scripts/al_gather.py"

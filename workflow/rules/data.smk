@@ -26,14 +26,6 @@ rule derive_calphad:
         table="results/derived/calphad_hmix.csv",
         candidates="results/derived/calphad_candidates.csv",
         load_report="results/derived/calphad_load_report.csv",
-    params:
-        folder=str(REFDATA),
-        x_grid=config["calphad"]["x_grid"],
-        t_offset=config["calphad"]["t_offset_K"],
-        t_cap=config["calphad"]["t_cap_K"],
-        threshold=config["calphad"]["disagreement_threshold_kJ_per_mol"],
-        single_source_factor=config["calphad"]["single_source_factor"],
-        single_source_gap=config["calphad"]["single_source_gap_kJ_per_mol"],
     log:
         "results/logs/derive_calphad.log",
     conda:
@@ -42,6 +34,14 @@ rule derive_calphad:
     resources:
         mem_mb=4000,
         runtime=120,
+    params:
+        folder=str(REFDATA),
+        x_grid=config["calphad"]["x_grid"],
+        t_offset=config["calphad"]["t_offset_K"],
+        t_cap=config["calphad"]["t_cap_K"],
+        threshold=config["calphad"]["disagreement_threshold_kJ_per_mol"],
+        single_source_factor=config["calphad"]["single_source_factor"],
+        single_source_gap=config["calphad"]["single_source_gap_kJ_per_mol"],
     script:
         "../../scripts/derive_calphad.py"
 
@@ -50,8 +50,6 @@ rule derive_calorimetry:
     output:
         table="results/derived/calorimetry.csv",
         rejects="results/derived/calorimetry_rejects.csv",
-    params:
-        folder=refdata(config["sources"]["calorimetry_dir"]),
     log:
         "results/logs/derive_calorimetry.log",
     conda:
@@ -60,6 +58,8 @@ rule derive_calorimetry:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        folder=refdata(config["sources"]["calorimetry_dir"]),
     script:
         "../../scripts/read_calorimetry.py"
 
@@ -71,34 +71,6 @@ rule derive_all:
         "results/derived/calorimetry.csv",
 
 
-def merge_inputs(with_aimd):
-    """Named inputs of a dataset merge: published AIMD as "aimd", the AIMD stage's own results as "simulated"."""
-    inputs = {
-        "calphad": derived("calphad_hmix"),
-        "calorimetry": derived("calorimetry"),
-        "rejects": [derived("calorimetry_rejects")],
-        # Database files the CALPHAD derivation could not load: reported by the merge, not counted as rejects.
-        "load_report": derived("calphad_load_report"),
-        "user": config["sources"]["user_tables"],
-    }
-    if with_aimd:
-        inputs["aimd"] = [config["sources"]["aimd_published"]]
-        if config["aimd"]["run"]:
-            # Recomputed rows (any engine): paired with published ones of the same point (docs/dataset.md).
-            inputs["simulated"] = ["results/aimd/aimd_results.csv"]
-    return inputs
-
-
-def merge_params():
-    """Parameters of a dataset merge: rejects limit, plausibility bound and the provenance policy."""
-    return {
-        "max_rejects": config["dataset"]["max_rejects"],
-        "max_abs_hmix": config["dataset"]["max_abs_hmix_kJ_per_mol"],
-        "train_on_potential_md": config["dataset"]["train_on_potential_md"],
-        "recomputed": config["dataset"]["recomputed"],
-    }
-
-
 rule dataset_initial:
     input:
         **merge_inputs(with_aimd=False),
@@ -107,8 +79,6 @@ rule dataset_initial:
         rejected="results/data/rejected_initial.csv",
         summary="results/data/summary_initial.json",
         summary_md="results/data/summary_initial.md",
-    params:
-        **merge_params(),
     log:
         "results/logs/dataset_initial.log",
     conda:
@@ -117,6 +87,8 @@ rule dataset_initial:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        **merge_params(),
     script:
         "../../scripts/merge_dataset.py"
 
@@ -129,8 +101,6 @@ rule dataset_final:
         rejected="results/data/rejected.csv",
         summary="results/data/summary.json",
         summary_md="results/data/summary.md",
-    params:
-        **merge_params(),
     log:
         "results/logs/dataset_final.log",
     conda:
@@ -139,5 +109,7 @@ rule dataset_final:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        **merge_params(),
     script:
         "../../scripts/merge_dataset.py"

@@ -1,9 +1,19 @@
-# Figures of the paper (Fig. 1–5, suppl. Fig. S1–S5) and the key-metrics page, for `snakemake --report`.
+# Figures of the paper (Fig. 1–5, suppl. Fig. S1–S5), hmixal's calibration figure (Fig. S6) and the key-metrics
+# page, for `snakemake --report`.
 # One script draws any figure (params.figure picks it); the other params are keyword options of the
 # hmixal.figures function. Each figure writes a PNG (report), a PDF (papers) and a CSV of the plotted numbers.
 
 FIG_CATEGORY = "1. Figures of the paper"
 SUPPL_CATEGORY = "2. Supplementary figures"
+# Within both categories, one subcategory per pipeline stage, so the figures of one stage sit together.
+SUBCATEGORY = {
+    "selection": "Feature selection",
+    "active_learning": "Active learning",
+    "uncertainty": "Uncertainty map and clusters",
+    "model": "Prediction model",
+    "aimd": "AIMD and refractory liquids",
+    "miedema": "Miedema's groups and parameters",
+}
 
 
 rule figure_uncertainty_map:
@@ -11,9 +21,7 @@ rule figure_uncertainty_map:
         gp_map="results/uncertainty/gp_map.csv",
         elements=derived("elements"),
     output:
-        **figure_outputs("fig1_uncertainty_map", "fig1_uncertainty_map", FIG_CATEGORY, "Fig. 1"),
-    params:
-        figure="uncertainty_map",
+        **figure_outputs("fig1_uncertainty_map", FIG_CATEGORY, SUBCATEGORY["uncertainty"], "Fig. 1"),
     log:
         "results/logs/figures/fig1_uncertainty_map.log",
     conda:
@@ -22,6 +30,8 @@ rule figure_uncertainty_map:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        figure="uncertainty_map",
     script:
         "../../scripts/figures.py"
 
@@ -30,9 +40,7 @@ rule figure_parity:
     input:
         oof="results/model/oof_predictions.csv",
     output:
-        **figure_outputs("fig2_parity", "fig2_parity", FIG_CATEGORY, "Fig. 2"),
-    params:
-        figure="parity",
+        **figure_outputs("fig2_parity", FIG_CATEGORY, SUBCATEGORY["model"], "Fig. 2"),
     log:
         "results/logs/figures/fig2_parity.log",
     conda:
@@ -41,6 +49,8 @@ rule figure_parity:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        figure="parity",
     script:
         "../../scripts/figures.py"
 
@@ -49,11 +59,7 @@ rule figure_aimd_shift:
     input:
         predictions="results/model/predictions.csv",
     output:
-        **figure_outputs("fig3_aimd_shift", "fig3_aimd_shift", FIG_CATEGORY, "Fig. 3"),
-    params:
-        figure="aimd_shift",
-        refractory=["Ir", "Os", "Re", "W"],
-        at="extremum",
+        **figure_outputs("fig3_aimd_shift", FIG_CATEGORY, SUBCATEGORY["aimd"], "Fig. 3"),
     log:
         "results/logs/figures/fig3_aimd_shift.log",
     conda:
@@ -62,6 +68,10 @@ rule figure_aimd_shift:
     resources:
         mem_mb=3000,
         runtime=10,
+    params:
+        figure="aimd_shift",
+        refractory=["Ir", "Os", "Re", "W"],
+        at="extremum",
     script:
         "../../scripts/figures.py"
 
@@ -72,11 +82,7 @@ rule figure_refractory_trends:
         aimd_points="results/model/oof_predictions.csv",
         elements=derived("elements"),
     output:
-        **figure_outputs("fig4_refractory_trends", "fig4_refractory_trends", FIG_CATEGORY, "Fig. 4"),
-    params:
-        figure="refractory_trends",
-        refractory=["W", "Re", "Os", "Ir"],
-        periods=[3, 4, 5],
+        **figure_outputs("fig4_refractory_trends", FIG_CATEGORY, SUBCATEGORY["aimd"], "Fig. 4"),
     log:
         "results/logs/figures/fig4_refractory_trends.log",
     conda:
@@ -85,6 +91,10 @@ rule figure_refractory_trends:
     resources:
         mem_mb=3000,
         runtime=10,
+    params:
+        figure="refractory_trends",
+        refractory=["W", "Re", "Os", "Ir"],
+        periods=[3, 4, 5],
     script:
         "../../scripts/figures.py"
 
@@ -93,9 +103,7 @@ rule figure_cp_s_ratios:
     input:
         ratios="results/uncertainty/miedema_groups_binaries.csv",
     output:
-        **figure_outputs("fig5_cp_s_ratios", "fig5_cp_s_ratios", FIG_CATEGORY, "Fig. 5"),
-    params:
-        figure="cp_s_ratios",
+        **figure_outputs("fig5_cp_s_ratios", FIG_CATEGORY, SUBCATEGORY["miedema"], "Fig. 5"),
     log:
         "results/logs/figures/fig5_cp_s_ratios.log",
     conda:
@@ -104,6 +112,8 @@ rule figure_cp_s_ratios:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        figure="cp_s_ratios",
     script:
         "../../scripts/figures.py"
 
@@ -112,10 +122,7 @@ rule figure_rfe:
     input:
         curve="results/selection/rfe_curve.csv",
     output:
-        **figure_outputs("figS1_rfe", "figS1_rfe", SUPPL_CATEGORY, "Fig. S1"),
-    params:
-        figure="rfe",
-        marks=[config["selection"]["n_features_al"], config["selection"]["n_features_final"]],
+        **figure_outputs("figS1_rfe", SUPPL_CATEGORY, SUBCATEGORY["selection"], "Fig. S1"),
     log:
         "results/logs/figures/figS1_rfe.log",
     conda:
@@ -124,6 +131,9 @@ rule figure_rfe:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        figure="rfe",
+        marks=[config["selection"]["n_features_al"], config["selection"]["n_features_final"]],
     script:
         "../../scripts/figures.py"
 
@@ -132,9 +142,7 @@ rule figure_al_curves:
     input:
         curves="results/active_learning/curves.csv",
     output:
-        **figure_outputs("figS2_al_curves", "figS2_al_curves", SUPPL_CATEGORY, "Fig. S2"),
-    params:
-        figure="al_curves",
+        **figure_outputs("figS2_al_curves", SUPPL_CATEGORY, SUBCATEGORY["active_learning"], "Fig. S2"),
     log:
         "results/logs/figures/figS2_al_curves.log",
     conda:
@@ -143,6 +151,8 @@ rule figure_al_curves:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        figure="al_curves",
     script:
         "../../scripts/figures.py"
 
@@ -151,11 +161,7 @@ rule figure_kmeans_al:
     input:
         scan="results/uncertainty/kmeans_scan.csv",
     output:
-        **figure_outputs("figS3_kmeans_al", "figS3_kmeans_al", SUPPL_CATEGORY, "Fig. S3"),
-    params:
-        figure="kmeans_scan",
-        chosen_k=config["uncertainty"]["k"],
-        features="the 10 active-learning features",
+        **figure_outputs("figS3_kmeans_al", SUPPL_CATEGORY, SUBCATEGORY["uncertainty"], "Fig. S3"),
     log:
         "results/logs/figures/figS3_kmeans_al.log",
     conda:
@@ -164,6 +170,10 @@ rule figure_kmeans_al:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        figure="kmeans_scan",
+        chosen_k=config["uncertainty"]["k"],
+        features="the 10 active-learning features",
     script:
         "../../scripts/figures.py"
 
@@ -172,11 +182,7 @@ rule figure_kmeans_cps:
     input:
         scan="results/uncertainty/kmeans_scan_cps.csv",
     output:
-        **figure_outputs("figS4_kmeans_cps", "figS4_kmeans_cps", SUPPL_CATEGORY, "Fig. S4"),
-    params:
-        figure="kmeans_scan",
-        chosen_k=3,
-        features="mean and avg. deviation of liquid $C_p$ and $S$",
+        **figure_outputs("figS4_kmeans_cps", SUPPL_CATEGORY, SUBCATEGORY["miedema"], "Fig. S4"),
     log:
         "results/logs/figures/figS4_kmeans_cps.log",
     conda:
@@ -185,6 +191,10 @@ rule figure_kmeans_cps:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        figure="kmeans_scan",
+        chosen_k=3,
+        features="mean and avg. deviation of liquid $C_p$ and $S$",
     script:
         "../../scripts/figures.py"
 
@@ -194,9 +204,7 @@ rule figure_cluster_map:
         clusters="results/uncertainty/miedema_groups_binaries.csv",  # the same table as Fig. 5
         elements=derived("elements"),
     output:
-        **figure_outputs("figS5_cluster_map", "figS5_cluster_map", SUPPL_CATEGORY, "Fig. S5"),
-    params:
-        figure="cluster_map",
+        **figure_outputs("figS5_cluster_map", SUPPL_CATEGORY, SUBCATEGORY["miedema"], "Fig. S5"),
     log:
         "results/logs/figures/figS5_cluster_map.log",
     conda:
@@ -205,6 +213,8 @@ rule figure_cluster_map:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        figure="cluster_map",
     script:
         "../../scripts/figures.py"
 
@@ -213,9 +223,7 @@ rule figure_calibration:
     input:
         curve="results/model/calibration_curve.csv",
     output:
-        **figure_outputs("figS6_calibration", "figS6_calibration", SUPPL_CATEGORY, "Fig. S6"),
-    params:
-        figure="calibration",
+        **figure_outputs("figS6_calibration", SUPPL_CATEGORY, SUBCATEGORY["model"], "Fig. S6"),
     log:
         "results/logs/figures/figS6_calibration.log",
     conda:
@@ -224,6 +232,8 @@ rule figure_calibration:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        figure="calibration",
     script:
         "../../scripts/figures.py"
 
@@ -248,8 +258,16 @@ rule metrics_report:
 FIGURES = [
     f"{FIG}/{name}.png"
     for name in (
-        "fig1_uncertainty_map", "fig2_parity", "fig3_aimd_shift", "fig4_refractory_trends", "fig5_cp_s_ratios",
-        "figS1_rfe", "figS2_al_curves", "figS3_kmeans_al", "figS4_kmeans_cps", "figS5_cluster_map",
+        "fig1_uncertainty_map",
+        "fig2_parity",
+        "fig3_aimd_shift",
+        "fig4_refractory_trends",
+        "fig5_cp_s_ratios",
+        "figS1_rfe",
+        "figS2_al_curves",
+        "figS3_kmeans_al",
+        "figS4_kmeans_cps",
+        "figS5_cluster_map",
         "figS6_calibration",
     )
 ] + [f"{FIG}/metrics.html"]

@@ -1,9 +1,5 @@
 # The prediction model: nested grouped CV (before/after AIMD), final models, predictions on the grid.
 
-MODEL = config["model"]
-FOLDS = list(range(MODEL["outer_folds"]))
-VARIANTS = ["before", "after"]
-
 
 rule nested_cv_fold:
     input:
@@ -13,24 +9,24 @@ rule nested_cv_fold:
         predictions="results/model/cv/{variant}/fold_{fold}/predictions.csv",
         model_dir=directory("results/model/cv/{variant}/fold_{fold}/model"),
         diagnostics="results/model/cv/{variant}/fold_{fold}/inner.json",
-    wildcard_constraints:
-        variant="before|after",
-        fold=r"\d+",
-    params:
-        outer_folds=MODEL["outer_folds"],
-        excluded_sources_before=MODEL["excluded_sources_before"],
-        inner=MODEL["inner"],
-        seed=config["seed"],
     log:
         "results/logs/nested_cv/{variant}_fold_{fold}.log",
     benchmark:
         "results/benchmarks/nested_cv_{variant}_fold_{fold}.tsv"
+    wildcard_constraints:
+        variant="before|after",
+        fold=r"\d+",
     conda:
         CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
+    params:
+        outer_folds=MODEL["outer_folds"],
+        excluded_sources_before=MODEL["excluded_sources_before"],
+        inner=MODEL["inner"],
+        seed=config["seed"],
     script:
         "../../scripts/nested_cv_fold.py"
 
@@ -42,10 +38,6 @@ rule element_holdout:
         model="results/model/final_after",
     output:
         table="results/model/element_holdout.csv",
-    params:
-        n_folds=MODEL["inner"]["n_folds"],
-        sample_weighting=MODEL["inner"]["sample_weighting"],
-        seed=config["seed"],
     log:
         "results/logs/element_holdout.log",
     benchmark:
@@ -56,6 +48,10 @@ rule element_holdout:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        n_folds=MODEL["inner"]["n_folds"],
+        sample_weighting=MODEL["inner"]["sample_weighting"],
+        seed=config["seed"],
     script:
         "../../scripts/element_holdout.py"
 
@@ -70,8 +66,6 @@ rule nested_cv_gather:
         metrics="results/model/metrics.json",
         calibration="results/model/calibration.json",
         calibration_curve="results/model/calibration_curve.csv",
-    params:
-        describe={"outer_folds": MODEL["outer_folds"], "inner": MODEL["inner"], "seed": config["seed"]},
     log:
         "results/logs/nested_cv_gather.log",
     conda:
@@ -80,13 +74,10 @@ rule nested_cv_gather:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        describe={"outer_folds": MODEL["outer_folds"], "inner": MODEL["inner"], "seed": config["seed"]},
     script:
         "../../scripts/nested_cv_gather.py"
-
-
-def excluded_sources(wildcards):
-    """'before': the source types a model before AIMD never trains on (as in the nested CV); 'after': none."""
-    return MODEL["excluded_sources_before"] if wildcards.variant == "before" else []
 
 
 rule final_model:
@@ -96,22 +87,22 @@ rule final_model:
     output:
         model_dir=directory("results/model/final_{variant}"),
         diagnostics="results/model/final_{variant}_inner.json",
-    wildcard_constraints:
-        variant="before|after",
-    params:
-        inner=MODEL["inner"],
-        seed=config["seed"],
-        excluded_sources=excluded_sources,
     log:
         "results/logs/final_model_{variant}.log",
     benchmark:
         "results/benchmarks/final_model_{variant}.tsv"
+    wildcard_constraints:
+        variant="before|after",
     conda:
         CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
+    params:
+        inner=MODEL["inner"],
+        seed=config["seed"],
+        excluded_sources=excluded_sources,
     script:
         "../../scripts/final_model.py"
 
@@ -123,8 +114,6 @@ rule predict_grid:
         calibration="results/model/calibration.json",
     output:
         predictions="results/model/predictions.csv",
-    params:
-        step=MODEL["grid_step"],
     log:
         "results/logs/predict_grid.log",
     conda:
@@ -133,6 +122,8 @@ rule predict_grid:
     resources:
         mem_mb=4000,
         runtime=20,
+    params:
+        step=MODEL["grid_step"],
     script:
         "../../scripts/predict_grid.py"
 
@@ -144,11 +135,7 @@ rule redlich_kister:
     output:
         table="results/model/redlich_kister.csv",
         tdb="results/model/hmixal_liquid.tdb",
-    params:
-        max_order=config["redlich_kister"]["max_order"],
-        tolerance=config["redlich_kister"]["tolerance_kJ_per_mol"],
-        column=config["redlich_kister"]["column"],
-        generated=config["redlich_kister"]["generated"],
+        tdb_check="results/model/hmixal_liquid_tdb_check.csv",
     log:
         "results/logs/redlich_kister.log",
     conda:
@@ -157,5 +144,55 @@ rule redlich_kister:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        max_order=config["redlich_kister"]["max_order"],
+        tolerance=config["redlich_kister"]["tolerance_kJ_per_mol"],
+        column=config["redlich_kister"]["column"],
+        generated=config["redlich_kister"]["generated"],
     script:
         "../../scripts/redlich_kister.py"
+
+
+rule model_card:
+    input:
+        dataset="results/data/dataset_final.csv",
+        elements=derived("elements"),
+        model="results/model/final_after",
+        calibration="results/model/calibration.json",
+        metrics="results/model/metrics.json",
+        element_holdout="results/model/element_holdout.csv",
+        folds=expand("results/model/cv/{variant}/fold_{fold}/predictions.csv", variant=["before", "after"], fold=FOLDS),
+    output:
+        card="results/model/model_card.json",
+    log:
+        "results/logs/model_card.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/model_card.py"
+
+
+# Not part of `all`: copies the default run's final model into the package (docs/model.md, "The shipped predictor").
+rule ship_predictor:
+    input:
+        model="results/model/final_after",
+        calibration="results/model/calibration.json",
+        card="results/model/model_card.json",
+    output:
+        predictor=directory("src/hmixal/data/predictor"),
+    log:
+        "results/logs/ship_predictor.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        default_config="config/config.yaml",
+    script:
+        "../../scripts/ship_predictor.py"

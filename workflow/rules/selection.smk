@@ -1,14 +1,5 @@
 # Recursive feature elimination study (seed supplementary note 1), scattered in blocks of repeats.
 
-SEL = config["selection"]
-RFE_BLOCKS = list(range((SEL["repeats"] + SEL["block_size"] - 1) // SEL["block_size"]))
-
-
-def rfe_block_repeats(wildcards):
-    """The repeat numbers of one block."""
-    start = int(wildcards.block) * SEL["block_size"]
-    return list(range(start, min(start + SEL["block_size"], SEL["repeats"])))
-
 
 rule rfe_block:
     input:
@@ -16,13 +7,6 @@ rule rfe_block:
         elements=derived("elements"),
     output:
         paths="results/selection/rfe/block_{block}.csv",
-    params:
-        repeats=rfe_block_repeats,
-        lgbm=SEL["lgbm"],
-        n_fits=SEL["fits_per_step"],
-        test_fraction=SEL["test_fraction"],
-        min_features=SEL["min_features"],
-        seed=config["seed"],
     log:
         "results/logs/rfe_block_{block}.log",
     benchmark:
@@ -33,6 +17,13 @@ rule rfe_block:
     resources:
         mem_mb=2000,
         runtime=120,
+    params:
+        repeats=rfe_block_repeats,
+        lgbm=SEL["lgbm"],
+        n_fits=SEL["fits_per_step"],
+        test_fraction=SEL["test_fraction"],
+        min_features=SEL["min_features"],
+        seed=config["seed"],
     script:
         "../../scripts/rfe_block.py"
 
@@ -46,9 +37,6 @@ rule rfe_gather:
         frequencies="results/selection/feature_frequencies.csv",
         features_al="results/selection/features_al.txt",
         features_final="results/selection/features_final.txt",
-    params:
-        n_al=SEL["n_features_al"],
-        n_final=SEL["n_features_final"],
     log:
         "results/logs/rfe_gather.log",
     conda:
@@ -57,5 +45,8 @@ rule rfe_gather:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        n_al=SEL["n_features_al"],
+        n_final=SEL["n_features_final"],
     script:
         "../../scripts/rfe_gather.py"

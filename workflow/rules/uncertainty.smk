@@ -13,12 +13,6 @@ rule gp_map:
     output:
         variance="results/uncertainty/gp_variance.csv",
         hyper="results/uncertainty/gp_hyper.json",
-    params:
-        features=UNC["features"],
-        step=UNC["step"],
-        n_starts=UNC["n_starts"],
-        hyper_subsample=UNC["hyper_subsample"],
-        seed=config["seed"],
     log:
         "results/logs/gp_map.log",
     benchmark:
@@ -29,6 +23,12 @@ rule gp_map:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        features=UNC["features"],
+        step=UNC["step"],
+        n_starts=UNC["n_starts"],
+        hyper_subsample=UNC["hyper_subsample"],
+        seed=config["seed"],
     script:
         "../../scripts/gp_map.py"
 
@@ -42,13 +42,6 @@ rule clusters:
         map="results/uncertainty/gp_map.csv",
         clusters="results/uncertainty/clusters.csv",
         scan="results/uncertainty/kmeans_scan.csv",
-    params:
-        k=UNC["k"],
-        k_min=UNC["k_min"],
-        k_max=UNC["k_max"],
-        n_init=UNC["n_init"],
-        refractory=UNC["refractory"],
-        seed=config["seed"],
     log:
         "results/logs/clusters.log",
     conda:
@@ -57,6 +50,13 @@ rule clusters:
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        k=UNC["k"],
+        k_min=UNC["k_min"],
+        k_max=UNC["k_max"],
+        n_init=UNC["n_init"],
+        refractory=UNC["refractory"],
+        seed=config["seed"],
     script:
         "../../scripts/clusters.py"
 
@@ -66,11 +66,6 @@ rule acquisition_plan:
         map="results/uncertainty/gp_map.csv",
     output:
         plan="results/uncertainty/acquisition_plan.csv",
-    params:
-        exclude=UNC["plan"]["exclude"],
-        order=UNC["plan"]["order"],
-        top=UNC["plan"]["top"],
-        rank_by=UNC["plan"]["rank_by"],
     log:
         "results/logs/acquisition_plan.log",
     conda:
@@ -79,6 +74,11 @@ rule acquisition_plan:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        exclude=UNC["plan"]["exclude"],
+        order=UNC["plan"]["order"],
+        top=UNC["plan"]["top"],
+        rank_by=UNC["plan"]["rank_by"],
     script:
         "../../scripts/acquisition_plan.py"
 
@@ -92,13 +92,6 @@ rule miedema_groups:
         scan="results/uncertainty/kmeans_scan_cps.csv",
         ratios="results/uncertainty/miedema_ratios.csv",
         accuracy="results/uncertainty/miedema_groups.json",
-    params:
-        features=UNC["miedema_groups"]["features"],
-        k=UNC["miedema_groups"]["k"],
-        k_min=UNC["k_min"],
-        k_max=UNC["k_max"],
-        n_init=UNC["n_init"],
-        seed=config["seed"],
     log:
         "results/logs/miedema_groups.log",
     conda:
@@ -107,5 +100,12 @@ rule miedema_groups:
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        features=UNC["miedema_groups"]["features"],
+        k=UNC["miedema_groups"]["k"],
+        k_min=UNC["k_min"],
+        k_max=UNC["k_max"],
+        n_init=UNC["n_init"],
+        seed=config["seed"],
     script:
         "../../scripts/miedema_groups.py"
