@@ -5,33 +5,18 @@ from hmixal.jobs import start_job
 log = start_job(snakemake, "al_block")
 
 
-from hmixal.active_learning import (  # noqa: E402
-    BenchmarkSettings,
-    GPOptions,
-    RTALOptions,
-    read_feature_list,
-    read_splits,
-    run_block,
-)
+from hmixal.active_learning import benchmark_settings, read_split_hypers, read_splits, run_block  # noqa: E402
 from hmixal.dataset import read_table  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
 from hmixal.model import FeatureSource, model_data  # noqa: E402
 
 p = snakemake.params
 data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
-eval_features = None if p.eval_features is None else tuple(p.eval_features)
-settings = BenchmarkSettings(
-    al_features=read_feature_list(snakemake.input.features_al, data.feature_names),
-    lgbm=dict(p.lgbm),
-    root_seed=p.seed,
-    batch_size=p.batch_size,
-    n_iterations=p.n_iterations,
-    eval_features=eval_features,
-    gp=GPOptions(**p.gp),
-    rtal=RTALOptions(**p.rtal),
-    threads=snakemake.threads,
-)
+settings = benchmark_settings(p, snakemake.input.features_al, data.feature_names, snakemake.threads)
+# GP approaches start every split from hyper-parameters learnt once for all of them (rule al_gp_hyper).
+hyper_path = getattr(snakemake.input, "gp_hyper", None)
+hypers = read_split_hypers(hyper_path) if hyper_path else None
 log.info("approach %s, splits %s, AL features %s", p.approach, list(p.splits), ", ".join(settings.al_features))
-table = run_block(data, read_splits(snakemake.input.splits), p.approach, p.splits, settings)
+table = run_block(data, read_splits(snakemake.input.splits), p.approach, p.splits, settings, hypers)
 write_csv(table, snakemake.output.table)
 log.info("%d rows written to %s", len(table), snakemake.output.table)

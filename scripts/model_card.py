@@ -6,8 +6,8 @@ log = start_job(snakemake, "model_card")
 
 import json  # noqa: E402
 
-from hmixal.io import write_text  # noqa: E402
 from hmixal.cards import build_model_card  # noqa: E402
+from hmixal.io import write_text  # noqa: E402
 
 i = snakemake.input
 card = build_model_card(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,16 @@ from hmixal.active_learning import (
     make_splits,
     read_feature_list,
     read_results,
+    read_split_hypers,
     read_splits,
     run_block,
     run_split,
+    split_hyper,
     split_masks,
     summarise,
 )
 from hmixal.errors import InputError
-from hmixal.io import write_csv
+from hmixal.io import write_csv, write_text
 from hmixal.miedema_model import hmix
 from hmixal.model import FeatureSource, ModelData, model_data
 from hmixal.resources import element_table_path
@@ -222,6 +225,20 @@ def test_gp_refit_schedule_changes_only_the_gp_runs(data, splits, runs):
     assert refit["acquired_rows"].iloc[1] == runs["gp_points"]["acquired_rows"].iloc[1]  # first batch: same GP
 
 
+def test_shared_gp_hyper_parameters_give_the_runs_each_approach_makes_alone(data, splits, runs, tmp_path):
+    hyper = split_hyper(data, splits, 1, settings())
+    for approach in ("gp_points", "gp_binaries"):
+        shared = run_split(data, splits, 1, approach, settings(), hyper)
+        pd.testing.assert_frame_equal(shared, runs[approach])
+    # The rule's table round-trips through JSON (checked against its manifest when read).
+    path = tmp_path / "gp_hyper.json"
+    write_text(json.dumps({"1": hyper.to_dict()}), path, manifest=True)
+    assert read_split_hypers(path) == {1: hyper}
+    path.write_text('{"1": {"params": [1.0]}}\n')
+    with pytest.raises(InputError, match=r"gp_hyper\.json"):
+        read_split_hypers(path)
+
+
 def test_bad_arguments(data, splits):
     with pytest.raises(ValueError, match="unknown approach"):
         run_split(data, splits, 0, "thompson", settings())
@@ -259,13 +276,14 @@ def test_curves_and_summary_on_a_constructed_table():
     assert random["rmse_std"].iloc[0] == pytest.approx(2**0.5)
     assert random["n_splits"].tolist() == [2, 2, 2] and random["n_acquired"].tolist() == [0, 4, 8]
     summary = summarise(results).set_index("approach")
-    # Mean curves: random 11, 9, 7 (area 18); gp 11, 8, 6 (16.5); rtal 11, 10, 9 (20).
+    # Areas from iteration 1 on (iteration 0 is shared). Mean curves: random 11, 9, 7 (area (9 + 7)/2 = 8);
+    # gp 11, 8, 6 (7); rtal 11, 10, 9 (9.5).
     assert summary.loc["random", "auc_ratio"] == 1
-    assert summary.loc["gp_points", "auc_ratio"] == pytest.approx(16.5 / 18)
-    assert summary.loc["rtal_points", "auc_ratio"] == pytest.approx(20 / 18)
-    # Per split: gp 14.5/16 and 18.5/20.
-    assert summary.loc["gp_points", "auc_ratio_split_mean"] == pytest.approx((14.5 / 16 + 18.5 / 20) / 2)
-    assert summary.loc["gp_points", "auc_ratio_split_std"] == pytest.approx(abs(18.5 / 20 - 14.5 / 16) / 2**0.5)
+    assert summary.loc["gp_points", "auc_ratio"] == pytest.approx(7 / 8)
+    assert summary.loc["rtal_points", "auc_ratio"] == pytest.approx(9.5 / 8)
+    # Per split: gp 6/7 (7, 5 against 8, 6) and 8/9 (9, 7 against 10, 8).
+    assert summary.loc["gp_points", "auc_ratio_split_mean"] == pytest.approx((6 / 7 + 8 / 9) / 2)
+    assert summary.loc["gp_points", "auc_ratio_split_std"] == pytest.approx(abs(8 / 9 - 6 / 7) / 2**0.5)
     assert summary.loc["gp_points", "share_splits_better"] == 1
     assert summary.loc["rtal_points", "share_splits_better"] == 0
     # Random's final mean RMSE is 7: gp reaches it at iteration 2, rtal never.
@@ -344,13 +362,13 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
         log = (tmp_path / f"{approach}.log").read_text()
         assert done.returncode == 0, done.stderr + log
         assert "iteration 2/2" in log  # progress is logged per iteration
-    out = {name: tmp_path / f"{name}.csv" for name in ("per_split", "curves", "summary")}
+    out = {name: tmp_path / f"{name}.csv" for name in ("per_split", "curves", "summary", "endpoints")}
     done = run_script(
         "al_gather.py",
         {
-            "input": {"tables": [str(t) for t in tables]},
+            "input": {"tables": [str(t) for t in tables], "splits": str(splits)},
             "output": {k: str(v) for k, v in out.items()},
-            "params": {"reference": "random"},
+            "params": {"reference": "random", "seed": SEED},
             "log": str(tmp_path / "gather.log"),
         },
     )
@@ -361,6 +379,11 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
     summary = pd.read_csv(out["summary"])
     assert summary["approach"].tolist() == ["random", "gp_binaries"]
     assert len(pd.read_csv(out["per_split"])) == 12
+    # Endpoints: gp_binaries at iterations 1, 1, 2 (budgets of a 2-iteration run) on both splits, logged per row.
+    ends = pd.read_csv(out["endpoints"])
+    assert ends["budget_label"].tolist() == ["third", "two_thirds", "end"] and ends["iteration"].tolist() == [1, 1, 2]
+    assert set(ends["n_splits"]) == {2} and set(ends["approach"]) == {"gp_binaries"}
+    assert (tmp_path / "gather.log").read_text().count("gp_binaries at ") == 3
 
 
 # ---------------------------------------------------------------------------- manifests of the intermediates

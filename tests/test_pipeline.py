@@ -35,6 +35,7 @@ TABLES = (
     "results/calphad/espei_aimd_index.csv",
     "results/active_learning/curves.csv",
     "results/active_learning/summary.csv",
+    "results/active_learning/endpoints.csv",
 )
 
 

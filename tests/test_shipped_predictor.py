@@ -17,8 +17,8 @@ import pytest
 
 from conftest import REPO
 from hmixal import __version__
-from hmixal.config import read_config_file
 from hmixal.cards import card_config, sha256_of
+from hmixal.config import read_config_file
 from hmixal.predictor import CALIBRATION_FILE, FINAL_MODEL_DIR, MODEL_CARD_FILE, TRAINING_DATA_FILE
 from hmixal.resources import element_table_path, shipped_predictor_dir
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,6 +200,36 @@ class BenchmarkSettings:
             raise ValueError(f"gp.refit_every must be ≥ 0, got {self.gp.refit_every}")
 
 
+def benchmark_settings(
+    params: Any, features_al: str | Path, feature_names: Sequence[str], threads: int
+) -> BenchmarkSettings:
+    """The settings of a rule's params (lgbm, seed, batch_size, n_iterations, eval_features, gp, rtal as attributes)
+    and its AL feature list: one reading for every AL job."""
+    eval_features = None if params.eval_features is None else tuple(params.eval_features)
+    return BenchmarkSettings(
+        al_features=read_feature_list(features_al, feature_names),
+        lgbm=dict(params.lgbm),
+        root_seed=params.seed,
+        batch_size=params.batch_size,
+        n_iterations=params.n_iterations,
+        eval_features=eval_features,
+        gp=GPOptions(**params.gp),
+        rtal=RTALOptions(**params.rtal),
+        threads=threads,
+    )
+
+
+def read_split_hypers(path: str | Path) -> dict[int, GPHyper]:
+    """The shared first GP hyper-parameters of a block's splits (rule al_gp_hyper), keyed by split."""
+    import json
+
+    try:
+        record = json.loads(read_verified_text(path))
+        return {int(split): GPHyper.from_dict(d) for split, d in record.items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(path, None, f"not a table of GP hyper-parameters per split: {exc}") from exc
+
+
 def default_iterations(n_pool_binaries: int, batch_size: int) -> int:
     """Iterations after which random sampling has taken every pool binary (paper: 204 // 4 = 51 ≈ its ~50)."""
     return max(1, n_pool_binaries // batch_size)
@@ -284,7 +315,7 @@ def _gp(ctx: _Split, state: _State, iteration: int, one_per_group: bool) -> list
     # so both start from the same GP) and, with refit_every = k, relearnt warm-started every k iterations.
     seed = derive_seed(ctx.settings.root_seed, "al-gp", ctx.split, iteration)
     if state.hyper is None:
-        state.hyper = learn_hyper(ctx.Z[labelled], ctx.data.y[labelled], seed, ard=o.ard, n_starts=o.n_starts)
+        state.hyper = _first_hyper(ctx)
     elif o.refit_every and (iteration - 1) % o.refit_every == 0:
         state.hyper = learn_hyper(ctx.Z[labelled], ctx.data.y[labelled], seed, ard=o.ard, initial=state.hyper)
     # Z is already standardised: condition with an identity standardiser.
@@ -300,6 +331,19 @@ def _gp(ctx: _Split, state: _State, iteration: int, one_per_group: bool) -> list
     else:
         state.available[picks] = False
     return picks
+
+
+def _first_hyper(ctx: _Split) -> GPHyper:
+    """The hyper-parameters every GP approach starts a split with: learnt on its train set at iteration 1."""
+    o = ctx.settings.gp
+    seed = derive_seed(ctx.settings.root_seed, "al-gp", ctx.split, 1)
+    return learn_hyper(ctx.Z[ctx.train], ctx.data.y[ctx.train], seed, ard=o.ard, n_starts=o.n_starts)
+
+
+def split_hyper(data: ModelData, splits: pd.DataFrame, split: int, settings: BenchmarkSettings) -> GPHyper:
+    """The first GP hyper-parameters of a split, learnt once and shared by every GP approach (rule al_gp_hyper):
+    the same values each approach would learn itself, since all start from the same train set and seed."""
+    return _first_hyper(_context(data, splits, split, settings))
 
 
 def _pick_gp_points(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
@@ -343,13 +387,20 @@ def _context(data: ModelData, splits: pd.DataFrame, split: int, settings: Benchm
 
 
 def run_split(
-    data: ModelData, splits: pd.DataFrame, split: int, approach: str, settings: BenchmarkSettings
+    data: ModelData,
+    splits: pd.DataFrame,
+    split: int,
+    approach: str,
+    settings: BenchmarkSettings,
+    hyper: GPHyper | None = None,
 ) -> pd.DataFrame:
-    """Learning curve of one approach on one split: a row per iteration (RMSE on test, rows acquired)."""
+    """Learning curve of one approach on one split: a row per iteration (RMSE on test, rows acquired).
+
+    ``hyper``: the split's first GP hyper-parameters when already learnt (:func:`split_hyper`), else learnt here."""
     if approach not in _PICKERS:
         raise ValueError(f"unknown approach {approach!r}; choose from {list(APPROACHES)}")
     ctx = _context(data, splits, split, settings)
-    state = _State(acquired=[], available=ctx.pool.copy())
+    state = _State(acquired=[], available=ctx.pool.copy(), hyper=hyper)
     n_iterations = settings.n_iterations or default_iterations(len(ctx.equimolar), settings.batch_size)
     rng = np.random.default_rng(derive_seed(settings.root_seed, "al-random", split))
     records = [{"iteration": 0, "n_acquired": 0, "rmse": _evaluate(ctx, state), "acquired_rows": ""}]
@@ -380,10 +431,17 @@ def run_split(
 
 
 def run_block(
-    data: ModelData, splits: pd.DataFrame, approach: str, split_ids: Sequence[int], settings: BenchmarkSettings
+    data: ModelData,
+    splits: pd.DataFrame,
+    approach: str,
+    split_ids: Sequence[int],
+    settings: BenchmarkSettings,
+    hypers: Mapping[int, GPHyper] | None = None,
 ) -> pd.DataFrame:
-    """:func:`run_split` for each split of a block (the unit of one pipeline job), concatenated."""
-    tables = [run_split(data, splits, int(s), approach, settings) for s in split_ids]
+    """:func:`run_split` for each split of a block (the unit of one pipeline job), concatenated; ``hypers``: the
+    splits' shared first GP hyper-parameters (GP approaches)."""
+    hypers = hypers or {}
+    tables = [run_split(data, splits, int(s), approach, settings, hypers.get(int(s))) for s in split_ids]
     return pd.concat(tables, ignore_index=True)
 
 
@@ -427,15 +485,22 @@ def learning_curves(results: pd.DataFrame) -> pd.DataFrame:
     return _sorted(curves, ["iteration"])[list(CURVE_COLUMNS)]
 
 
-def _area(rmse: np.ndarray) -> float:
-    """Trapezoidal area under an RMSE curve sampled at iterations 0, 1, …"""
+def _area(curve: pd.Series) -> float:
+    """Trapezoidal area under an RMSE curve (index: iteration) from iteration 1 on; NaN if it has none.
+
+    Iteration 0 is left out: every approach starts from the same training set and evaluator seed, so its RMSE is
+    the same for all and would only pull every ratio towards 1. A single iteration's area is its RMSE.
+    """
+    rmse = curve[curve.index >= 1].to_numpy(dtype=float)
+    if rmse.size == 0:
+        return float("nan")
     return float(np.sum((rmse[1:] + rmse[:-1]) / 2)) if rmse.size > 1 else float(rmse[0])
 
 
 def summarise(results: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
     """Per approach: start/final RMSE, area under the RMSE curve relative to ``reference`` (from the mean curves
-    and per split on the splits both ran, over their common iterations), and the first iteration whose mean
-    RMSE reaches the reference's final mean RMSE (NaN if never)."""
+    and per split on the splits both ran, over their common iterations from iteration 1 on — see :func:`_area`),
+    and the first iteration whose mean RMSE reaches the reference's final mean RMSE (NaN if never)."""
     if reference not in set(results["approach"]):
         raise InputError(None, None, f"the reference approach {reference!r} has no results")
     wide = results.pivot_table(index=["split", "iteration"], columns="approach", values="rmse", aggfunc="first")
@@ -452,7 +517,7 @@ def summarise(results: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame
         for split in sorted(set(mine["split"]) & set(results.loc[results["approach"] == reference, "split"])):
             both = wide.loc[split][list(dict.fromkeys([approach, reference]))].dropna()
             both = both[both.index <= common]
-            ratios.append(_area(both[approach].to_numpy()) / _area(both[reference].to_numpy()))
+            ratios.append(_area(both[approach]) / _area(both[reference]))
         ratios_arr = np.array(ratios)
         reached = curve.index[curve.to_numpy() <= ref_final]
         records.append(
@@ -464,7 +529,7 @@ def summarise(results: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame
                 "rmse_start": float(curve.iloc[0]),
                 "rmse_final_mean": float(final.mean()),
                 "rmse_final_std": float(final.std()) if final.size > 1 else float("nan"),
-                "auc_ratio": _area(curve.loc[:common].to_numpy()) / _area(ref_curve.loc[:common].to_numpy()),
+                "auc_ratio": _area(curve.loc[:common]) / _area(ref_curve.loc[:common]),
                 "auc_ratio_split_mean": float(ratios_arr.mean()) if ratios_arr.size else float("nan"),
                 "auc_ratio_split_std": float(ratios_arr.std(ddof=1)) if ratios_arr.size > 1 else float("nan"),
                 "share_splits_better": float(np.mean(ratios_arr < 1)) if ratios_arr.size else float("nan"),

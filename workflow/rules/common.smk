@@ -66,7 +66,13 @@ def derived(name):
     the element table is package data, so an installed hmixal predicts with it: hmixal.resources)."""
     if REBUILD:
         return f"results/derived/{name}.csv"
-    return str(element_table_path()) if name == "elements" else f"data/derived/{name}.csv"
+    if name != "elements":
+        return f"data/derived/{name}.csv"
+    # Relative to the working directory when the package is this checkout's src/: a moved or copied checkout
+    # then names the same input, and Snakemake does not rerun every job for a "changed" set of input files.
+    table = element_table_path().resolve()
+    here = Path.cwd().resolve()
+    return str(table.relative_to(here)) if table.is_relative_to(here) else str(table)
 
 
 CONDA_ENV = "../../envs/hmixal.yaml"
@@ -157,6 +163,11 @@ def al_block_splits(wildcards):
     """The split numbers of one block."""
     start = int(wildcards.block) * AL["block_size"]
     return list(range(start, min(start + AL["block_size"], AL["n_splits"])))
+
+
+def al_gp_hyper(wildcards):
+    """A GP approach's block starts from the hyper-parameters learnt once for its splits (rule al_gp_hyper)."""
+    return [f"results/active_learning/gp_hyper/{wildcards.block}.json"] if wildcards.approach.startswith("gp") else []
 
 
 # --- AIMD (aimd.smk) ---------------------------------------------------------------------------------------
