@@ -280,9 +280,25 @@ def test_al_curves_plot(tmp_path: Path) -> None:
         for k, approach in enumerate(figures.APPROACH_LABELS) for it in range(21)
     ]  # fmt: skip
     png, pdf = tmp_path / "s2.png", tmp_path / "s2.pdf"
-    data = al_curves_plot(pd.DataFrame(rows), png, pdf)
+    budgets = {"third": 7, "two_thirds": 14, "end": 20}
+    endpoints = pd.DataFrame(
+        [
+            {"approach": approach, "budget_label": label, "iteration": it, "n_splits": 12,
+             "mean_difference_kJ_per_mol": -0.1 * k, "ci95_corrected_low": -0.1 * k - 0.3,
+             "ci95_corrected_high": -0.1 * k + 0.3, "ci95_bootstrap_low": -0.1 * k - 0.1,
+             "ci95_bootstrap_high": -0.1 * k + 0.1}
+            for k, approach in enumerate(figures.APPROACH_LABELS) if approach != "random"
+            for label, it in budgets.items()
+        ]
+    )  # fmt: skip
+    data = al_curves_plot(pd.DataFrame(rows), png, pdf, endpoints)
     check_image(png, pdf, "al_curves")
     assert data["rmse_std"].isna().sum() == 0  # an empty spread is drawn as none
+    # The band is the 95 % interval of the mean: t(11) · 0.5 / √12 where the spread is 0.5.
+    assert data["rmse_ci95_half"].max() == pytest.approx(2.200985 * 0.5 / np.sqrt(12), rel=1e-5)
+    with pytest.raises(InputError, match=r"column budget_label: 'half' is not one of"):
+        al_curves_plot(pd.DataFrame(rows), png, pdf, endpoints.assign(budget_label="half"))
+    al_curves_plot(pd.DataFrame(rows), png, pdf)  # without the endpoints: the curves alone
     with pytest.raises(InputError, match=r":2: column approach: 'greedy' is not one of"):
         al_curves_plot(pd.DataFrame(rows).assign(approach=["greedy", *[r["approach"] for r in rows[1:]]]), png, pdf)
 

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from scipy.stats import gaussian_kde
+from scipy.stats import t as student_t
 
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
@@ -108,7 +109,7 @@ FIGURE_SIZES: dict[str, tuple[float, float]] = {
     "refractory_trends": (13.0, 6.0),
     "cp_s_ratios": (13.0, 7.0),
     "rfe": (8.0, 5.0),
-    "al_curves": (9.0, 5.5),
+    "al_curves": (14.0, 5.5),
     "kmeans_scan": (11.0, 4.5),
     "cluster_map": (15.0, 13.0),
     "calibration": (7.0, 6.2),
@@ -830,7 +831,9 @@ def rfe_curve_plot(
     return _publish(_draw_rfe, png, pdf, curve, tuple(marks))
 
 
-def _draw_al_curves(curves: pd.DataFrame | str | Path) -> tuple[Figure, pd.DataFrame]:
+def _draw_al_curves(
+    curves: pd.DataFrame | str | Path, endpoints: pd.DataFrame | str | Path | None = None
+) -> tuple[Figure, pd.DataFrame]:
     columns = {"approach": "text", "iteration": "int", "n_acquired": "float", "rmse_mean": "float"}
     table = _load(curves, {**columns, "n_splits": "int"}, "active-learning curves")
     frame = table.frame
@@ -844,29 +847,95 @@ def _draw_al_curves(curves: pd.DataFrame | str | Path) -> tuple[Figure, pd.DataF
         raise InputError(table.name, 1, "active-learning curves table lacks column rmse_std")
     # One split has no spread: its std is empty, which is drawn as no band rather than an error.
     frame["rmse_std"] = pd.to_numeric(frame["rmse_std"], errors="coerce").fillna(0.0)
+    # The band is the 95 % interval of the mean over splits (t · SD / √n), not ±1 SD: a reader compares means.
+    # It is the naive one; the right panel's paired differences carry the correction for overlapping splits.
+    n = frame["n_splits"].clip(lower=1).to_numpy(dtype=float)
+    t95 = np.array([float(student_t.ppf(0.975, k - 1)) if k > 1 else 0.0 for k in n])
+    frame["rmse_ci95_half"] = t95 * frame["rmse_std"].to_numpy() / np.sqrt(n)
     fig = _figure("al_curves")
-    ax = fig.add_subplot()
+    if endpoints is None:
+        ax = fig.add_subplot()
+        diff_ax = None
+    else:
+        ax, diff_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1.0]})
     for approach in APPROACH_LABELS:
         mine = frame[frame["approach"] == approach].sort_values("iteration")
         if mine.empty:
             continue
         colour = APPROACH_COLOURS[approach]
-        it, mean, std = mine["iteration"], mine["rmse_mean"], mine["rmse_std"]
-        ax.fill_between(it, mean - std, mean + std, color=colour, alpha=0.10, lw=0)
+        it, mean, half = mine["iteration"], mine["rmse_mean"], mine["rmse_ci95_half"]
+        ax.fill_between(it, mean - half, mean + half, color=colour, alpha=0.15, lw=0)
         ax.plot(it, mean, color=colour, lw=2.0, label=APPROACH_LABELS[approach])
     later = frame[frame["iteration"] > 0]
     per_iteration = (later["n_acquired"] / later["iteration"]).round(6).unique()
     suffix = f" ({per_iteration[0]:g} points each)" if per_iteration.size == 1 else ""
     ax.set_xlabel(f"iteration{suffix}")
     ax.set_ylabel(f"test RMSE ({KJ})")
-    title = f"approach (mean ± std over {int(frame['n_splits'].max())} splits)"
-    ax.legend(loc="upper right", title=title, fontsize=10, title_fontsize=10)
+    title = f"mean, 95 % interval of the mean ({int(frame['n_splits'].max())} splits)"
+    ax.legend(loc="upper right", title=title, fontsize=9, title_fontsize=9)
+    if diff_ax is not None:
+        _draw_paired_differences(diff_ax, endpoints)
     return fig, frame
 
 
-def al_curves_plot(curves: pd.DataFrame | str | Path, png: str | Path, pdf: str | Path) -> pd.DataFrame:
-    """Suppl. Fig. S2: test RMSE vs iteration for the five active-learning approaches, mean ± std over splits."""
-    return _publish(_draw_al_curves, png, pdf, curves)
+# Budgets of the paired-difference panel, in the order drawn (hmixal.al_statistics.BUDGET_LABELS).
+_BUDGET_NAMES = {"third": "⅓", "two_thirds": "⅔", "end": "end"}
+
+
+def _draw_paired_differences(ax: Axes, endpoints: pd.DataFrame | str | Path) -> None:
+    """Approach − random test RMSE at the fixed budgets, with the overlap-corrected 95 % interval (thick) and the
+    bootstrap one (thin); below zero the approach is ahead of random."""
+    columns = {
+        "approach": "text",
+        "budget_label": "text",
+        "n_splits": "int",
+        "mean_difference_kJ_per_mol": "float",
+        "ci95_corrected_low": "float",
+        "ci95_corrected_high": "float",
+        "ci95_bootstrap_low": "float",
+        "ci95_bootstrap_high": "float",
+    }
+    table = _load(endpoints, columns, "active-learning endpoints")
+    frame = table.frame
+    bad = ~frame["budget_label"].isin(_BUDGET_NAMES)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise table.fail(
+            row, f"column budget_label: {frame['budget_label'].iloc[row]!r} is not one of {', '.join(_BUDGET_NAMES)}"
+        )
+    approaches = [a for a in APPROACH_LABELS if a != "random" and a in set(frame["approach"])]
+    width = 0.8 / max(len(approaches), 1)
+    for k, approach in enumerate(approaches):
+        mine = frame[frame["approach"] == approach].set_index("budget_label").reindex(list(_BUDGET_NAMES))
+        x = np.arange(len(_BUDGET_NAMES)) - 0.4 + width * (k + 0.5)
+        colour = APPROACH_COLOURS[approach]
+        mean = mine["mean_difference_kJ_per_mol"].to_numpy(dtype=float)
+        corrected = (mine["ci95_corrected_low"].to_numpy(float), mine["ci95_corrected_high"].to_numpy(float))
+        bootstrap = (mine["ci95_bootstrap_low"].to_numpy(float), mine["ci95_bootstrap_high"].to_numpy(float))
+        ax.vlines(x, *corrected, color=colour, lw=4.0, alpha=0.6)
+        ax.vlines(x, *bootstrap, color="0.1", lw=1.0)
+        ax.plot(x, mean, "o", color=colour, ms=5)
+    ax.axhline(0.0, color="0.3", lw=0.8)
+    ax.set_xticks(np.arange(len(_BUDGET_NAMES)), list(_BUDGET_NAMES.values()))
+    ax.set_xlabel("budget: share of the run's iterations")
+    ax.set_ylabel(f"paired difference to random ({KJ})")
+    n_splits = int(frame["n_splits"].max())
+    ax.set_title(
+        f"below 0: ahead of random ({n_splits} splits)\n"
+        "95 % intervals: coloured, corrected for overlap; black, bootstrap",
+        fontsize=9,
+    )
+
+
+def al_curves_plot(
+    curves: pd.DataFrame | str | Path,
+    png: str | Path,
+    pdf: str | Path,
+    endpoints: pd.DataFrame | str | Path | None = None,
+) -> pd.DataFrame:
+    """Suppl. Fig. S2: test RMSE vs iteration of the active-learning approaches (mean, 95 % interval of the mean)
+    and, with ``endpoints`` (endpoints.csv), their paired differences to random at the fixed budgets."""
+    return _publish(_draw_al_curves, png, pdf, curves, endpoints)
 
 
 def _draw_kmeans_scan(
@@ -990,6 +1059,8 @@ FIGURES: dict[str, tuple[Callable[..., pd.DataFrame], tuple[str, ...]]] = {
     "calibration": (calibration_plot, ("curve",)),
 }
 _TAKES_ELEMENTS = {"uncertainty_map", "refractory_trends", "cluster_map"}
+# Inputs a figure draws more from when the rule gives them (passed by keyword).
+_OPTIONAL_INPUTS: dict[str, tuple[str, ...]] = {"al_curves": ("endpoints",)}
 
 
 def render(
@@ -1005,4 +1076,5 @@ def render(
     kwargs = dict(options)
     if figure in _TAKES_ELEMENTS and "elements" in inputs:
         kwargs["elements"] = load_element_table(Path(inputs["elements"]))
+    kwargs.update({n: inputs[n] for n in _OPTIONAL_INPUTS.get(figure, ()) if n in inputs})
     return function(*(inputs[n] for n in names), png, pdf, **kwargs)

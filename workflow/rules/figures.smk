@@ -141,6 +141,7 @@ rule figure_rfe:
 rule figure_al_curves:
     input:
         curves="results/active_learning/curves.csv",
+        endpoints="results/active_learning/endpoints.csv",
     output:
         **figure_outputs("figS2_al_curves", SUPPL_CATEGORY, SUBCATEGORY["active_learning"], "Fig. S2"),
     log:
