@@ -9,7 +9,15 @@ import pytest
 from hmixal.aimd.systems import read_plan
 from hmixal.errors import InputError, MissingArtifactError
 from hmixal.io import write_csv
-from hmixal.plan import DISPLAY_COLUMNS, acquisition_plan, format_plan, load_plan
+from hmixal.plan import (
+    BATCH_COLUMNS,
+    DISPLAY_COLUMNS,
+    BatchSettings,
+    acquisition_plan,
+    excluded_systems,
+    format_plan,
+    load_plan,
+)
 
 
 @pytest.fixture()
@@ -85,7 +93,7 @@ def test_plan_rejects_bad_arguments(gp_map):
         acquisition_plan(gp_map, exclude=["Xx"])
     with pytest.raises(InputError, match="list of symbols"):
         acquisition_plan(gp_map, exclude="C")
-    with pytest.raises(InputError, match="order"):
+    with pytest.raises(InputError, match="order must be one of batch, ranked, spread"):
         acquisition_plan(gp_map, order="random")
     for bad in (0, -1, 2.5, True):
         with pytest.raises(InputError, match="top"):
@@ -105,8 +113,9 @@ def test_written_plan_feeds_the_aimd_stage(gp_map, tmp_path):
 
 def test_format_plan_for_the_cli(gp_map, tmp_path):
     shown = format_plan(acquisition_plan(gp_map), top=2)
-    # Display columns the map does not have (here mean_variance) are left out.
-    assert list(shown.columns) == [c for c in DISPLAY_COLUMNS if c != "mean_variance"]
+    # Display columns the plan does not have (here mean_variance and the batch columns) are left out.
+    absent = {"mean_variance", *BATCH_COLUMNS}
+    assert list(shown.columns) == [c for c in DISPLAY_COLUMNS if c not in absent]
     assert _names(shown) == ["Ir-W", "Os-Ti"]
     assert len(format_plan(acquisition_plan(gp_map), top=100)) == 8
     for bad in (0, 1.5, False):
@@ -154,3 +163,118 @@ def test_plan_readers_check_the_manifest(gp_map, tmp_path):
     plan.to_csv(own, index=False)
     pd.testing.assert_frame_equal(load_plan(own), plan)  # to_csv writes 3.0, read back as a float
     assert read_plan(own, 1) == [("Ir", "W", 0.5)]
+
+
+# ---------------------------------------------------------------------------- batch plans (order="batch")
+
+TRAIN = [("Al", "Ni"), ("Cu", "Zr"), ("Fe", "Ni"), ("Bi", "Sn"), ("Mg", "Zn")]
+MAP = sorted({*TRAIN, ("Al", "Cu"), ("Co", "Ni"), ("Ir", "W"), ("Os", "Ti"), ("Li", "U"), ("Cs", "Li"), ("C", "W")})
+
+
+@pytest.fixture(scope="module")
+def batch_setup():
+    """A GP with fixed hyper-parameters on five binaries, and its map of twelve binaries (clusters by hand)."""
+    from hmixal.gp import GPHyper
+    from hmixal.miedema_model import hmix
+    from hmixal.model import FeatureSource, model_data
+    from hmixal.systems import binary_grid
+    from hmixal.uncertainty import PAPER_AL_FEATURES, condition_gp, uncertainty_table
+
+    source = FeatureSource()
+    dataset = binary_grid(TRAIN, np.round(np.arange(1, 10) * 0.1, 10))
+    dataset["hmix_kJ_per_mol"] = hmix(dataset["A"], dataset["B"], dataset["x_B"].to_numpy())
+    dataset["source_type"] = "calphad"
+    hyper = GPHyper((float(np.log(0.3)), 0.0, float(np.log(2.0)), float(np.log(4.0))), n_dim=10)
+    gp = condition_gp(model_data(dataset, source), PAPER_AL_FEATURES, hyper)
+    table = uncertainty_table(gp, dataset, source, PAPER_AL_FEATURES, step=0.25, pairs=MAP)
+    table.insert(4, "cluster", np.arange(len(table)) % 3 + 1)
+    return table, BatchSettings(gp, source, PAPER_AL_FEATURES, size=4, objective_step=0.25)
+
+
+def test_batch_plan_picks_jointly_and_reports_the_reduction(batch_setup):
+    table, batch = batch_setup
+    plan = acquisition_plan(table, order="batch", rank_by="mean_variance", batch=batch)
+    assert len(plan) == len(MAP) - 1 and "C-W" not in _names(plan)
+    assert list(plan["rank"]) == list(range(1, len(plan) + 1))
+    assert list(plan["in_batch"]) == [True] * 4 + [False] * (len(plan) - 4)
+    # The first pick is the one binary whose simulation alone removes most of the map's summed variance: no other
+    # row, weighed alone right at the start, removes more (a ranked plan's first row is weighed alone).
+    for rank_by in ("max_variance", "mean_variance"):
+        ranked = acquisition_plan(table, order="ranked", rank_by=rank_by, batch=batch)
+        assert plan["variance_reduction"].iloc[0] >= ranked["variance_reduction"].iloc[0]
+    # Shares are over the map's summed variance before the plan, so reduction / share is one number for all rows.
+    total = plan["variance_reduction"] / plan["variance_reduction_share"]
+    np.testing.assert_allclose(total, total.iloc[0], rtol=1e-12)
+    # Every pick is at least as good, when it is made, as the rows after the batch would be right after it.
+    assert plan["variance_reduction"].iloc[4:].is_monotonic_decreasing
+    assert (plan["variance_before_pick"] <= table["max_variance"].max() + 1e-9).all()
+    # The batch plan is the map's rows, reordered: the map's own columns are untouched.
+    merged = plan.merge(table, on=["A", "B"], suffixes=("", "_map"))
+    np.testing.assert_array_equal(merged["x_at_max"], merged["x_at_max_map"])
+    again = acquisition_plan(table.copy(), order="batch", rank_by="mean_variance", batch=batch)
+    pd.testing.assert_frame_equal(plan, again)
+
+
+def test_batch_columns_for_the_other_orders_and_top(batch_setup):
+    table, batch = batch_setup
+    ranked = acquisition_plan(table, order="ranked", batch=batch)
+    plain = acquisition_plan(table, order="ranked")
+    # The same rows in the same order; the batch settings only add their columns.
+    assert _names(ranked) == _names(plain)
+    assert set(ranked.columns) - set(plain.columns) == set(BATCH_COLUMNS)
+    assert not set(BATCH_COLUMNS) & set(plain.columns)
+    spread = acquisition_plan(table, order="spread", batch=batch)
+    assert _names(spread) == _names(acquisition_plan(table, order="spread"))
+    # top cuts the listing, not the batch.
+    short = acquisition_plan(table, order="batch", batch=batch, top=2)
+    assert _names(short) == _names(acquisition_plan(table, order="batch", batch=batch))[:2]
+    with pytest.raises(InputError, match="order 'batch' needs"):
+        acquisition_plan(table, order="batch")
+
+
+def test_excluded_systems_either_order(batch_setup, gp_map):
+    table, batch = batch_setup
+    plan = acquisition_plan(table, order="batch", batch=batch, exclude_systems=["U-Li", "Ir-W"])
+    assert not {"Li-U", "Ir-W", "C-W"} & set(_names(plan))
+    assert len(plan) == len(MAP) - 3
+    # Systems and elements together; a system already excluded through an element is no error.
+    plan = acquisition_plan(gp_map, exclude=["C", "Li"], exclude_systems=["Os-Ti", "W-C", "Li-Pb"])
+    assert _names(plan) == ["Ir-W", "Ni-Ti", "Al-Zr", "Al-Ni", "Cu-Ni"]
+    with pytest.raises(InputError, match=r"excluded system: unknown element 'Xx' in 'Li-Xx'"):
+        acquisition_plan(gp_map, exclude_systems=["Li-Xx"])
+    with pytest.raises(InputError, match="names the same element twice"):
+        acquisition_plan(gp_map, exclude_systems=["Li-Li"])
+    with pytest.raises(InputError, match="unknown element 'LiU'"):
+        acquisition_plan(gp_map, exclude_systems=["LiU"])
+    with pytest.raises(InputError, match="not a binary system"):
+        acquisition_plan(gp_map, exclude_systems=["Li-U-Na"])
+    with pytest.raises(InputError, match="list of A-B"):
+        acquisition_plan(gp_map, exclude_systems="Li-U")
+    with pytest.raises(InputError, match="not written A-B"):
+        acquisition_plan(gp_map, exclude_systems=[["Li", "U"]])
+    assert excluded_systems(["U-Li", "Li-U", "Ir-Os"]) == {("Li", "U"), ("Ir", "Os")}
+    with pytest.raises(InputError, match="no batch to choose"):
+        acquisition_plan(table, order="batch", batch=batch, exclude=sorted({*table["A"], *table["B"]}))
+
+
+def test_batch_settings_are_checked(batch_setup):
+    _, batch = batch_setup
+    for bad in (0, 2.5, True):
+        with pytest.raises(InputError, match="batch_size"):
+            BatchSettings(batch.gp, batch.source, batch.features, size=bad)
+    with pytest.raises(InputError, match=r"objective_step: composition step 0\.3"):
+        BatchSettings(batch.gp, batch.source, batch.features, objective_step=0.3)
+
+
+def test_batch_plan_feeds_the_aimd_stage_and_the_cli(batch_setup, tmp_path):
+    table, batch = batch_setup
+    plan = acquisition_plan(table, order="batch", batch=batch)
+    path = tmp_path / "results" / "uncertainty" / "acquisition_plan.csv"
+    write_csv(plan, path)
+    first = list(zip(plan["A"], plan["B"], plan["x_at_max"], strict=True))[:3]
+    assert read_plan(path, 3, composition="x_at_max") == [(a, b, float(x)) for a, b, x in first]
+    assert read_plan(path, 3) == [(a, b, 0.5) for a, b, _ in first]
+    loaded = load_plan(path)
+    assert _names(loaded) == _names(plan) and loaded["in_batch"].tolist() == plan["in_batch"].tolist()
+    shown = format_plan(loaded, top=3)
+    assert {"variance_reduction_share", "variance_before_pick"} <= set(shown.columns)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from hmixal.errors import InputError
-from hmixal.gp import GPHyper
+from hmixal.gp import GaussianProcess, GPHyper, Standardiser
 from hmixal.io import write_csv
 from hmixal.miedema_model import hmix
 from hmixal.model import FeatureSource, model_data
@@ -21,11 +21,13 @@ from hmixal.uncertainty import (
     HyperSettings,
     condition_gp,
     dataset_coverage,
+    load_map_gp,
     read_uncertainty_table,
     resolve_features,
     train_gp,
     uncertainty_table,
     variance_map,
+    variance_reduction_batch,
 )
 
 TRAIN = [("Al", "Ni"), ("Cu", "Zr"), ("Ag", "Cu"), ("Fe", "Ni"), ("Bi", "Sn"), ("Al", "Cu"), ("Mg", "Zn"), ("Ni", "Ti")]
@@ -192,6 +194,118 @@ def test_read_uncertainty_table_checks_values(gp, dataset, source, tmp_path):
         read_uncertainty_table(tmp_path / "absent.csv")
 
 
+# ---------------------------------------------------------------------------- batch by variance reduction
+
+
+def prior_only_gp(noise_std: float, width: float = 1.0, signal_std: float = 1.0) -> GaussianProcess:
+    """A 1-D GP whose only training point (x = 50) is too far to matter: exp(−50²/2) underflows to 0, so the
+    posterior is the prior k(a, b) = signal² exp(−(a − b)² / (2 width²)) and every number can be worked out by hand."""
+    hyper = GPHyper((float(np.log(noise_std)), 0.0, float(np.log(width)), float(np.log(signal_std))), n_dim=1)
+    return GaussianProcess(np.array([[50.0]]), np.zeros(1), hyper, Standardiser(np.zeros(1), np.ones(1)))
+
+
+def test_batch_by_variance_reduction_by_hand():
+    gp = prior_only_gp(noise_std=0.5)
+    points = np.array([[0.0], [1.0], [2.0]])  # the three candidates are also the objective
+    r = 0.25 + 1e-8  # σ² plus PHYSBO's jitter
+    result = variance_reduction_batch(gp, points, points, batch_size=2)
+    # First pick: Σ_z k(z, c)² / (k(c, c) + σ²) is largest for the middle point, (1 + 2 e⁻¹) / (1 + σ²) ≈ 1.389,
+    # against (1 + e⁻¹ + e⁻⁴) / (1 + σ²) ≈ 1.109 at either end.
+    assert result.picks[0] == 1
+    np.testing.assert_allclose(result.reduction[0], (1 + 2 * np.exp(-1)) / (1 + r), rtol=1e-12)
+    np.testing.assert_allclose(result.variance_before[0], 1.0)
+    np.testing.assert_allclose(result.total_variance, 3.0)
+    # Conditioned on x = 1: cov(z, 0) = k(z, 0) − k(z, 1) k(1, 0) / (1 + σ²); both ends tie, the first one wins.
+    k = np.exp(-0.5 * (points - points.T) ** 2)
+    cov = k[:, 0] - k[:, 1] * k[1, 0] / (1 + r)
+    var0 = 1 - np.exp(-1) / (1 + r)
+    assert result.picks[1] == 0
+    np.testing.assert_allclose(result.reduction[1], np.sum(cov**2) / (var0 + r), rtol=1e-10)
+    np.testing.assert_allclose(result.variance_before[1], var0, rtol=1e-12)
+    # After both picks the far end keeps var0 − cov(0, 2)² / (var0 + σ²), cov(0, 2) given x = 1 as above.
+    np.testing.assert_allclose(result.variance_after[[0, 2]], [var0 * r / (var0 + r), var0 - cov[2] ** 2 / (var0 + r)])
+
+
+def test_batch_does_not_pick_the_same_lesson_twice():
+    gp = prior_only_gp(noise_std=0.1)
+    candidates = np.array([[0.0], [0.0], [3.0]])  # two identical candidates and a distinct one
+    objective = np.array([[-1.0], [0.0], [0.5], [1.0], [3.0], [4.0]])
+    result = variance_reduction_batch(gp, candidates, objective, batch_size=3)
+    # The twin teaches almost nothing once its double is observed: x = 3 comes second, the twin last.
+    assert list(result.picks) == [0, 2, 1]
+    assert result.reduction[2] < 0.02 * result.reduction[1]
+    # Ranking by variance alone (no conditioning) would take both twins first: they tie at the prior variance.
+    assert np.ptp(gp.latent_variance(candidates)) == 0
+
+
+def test_batch_equals_refitting_with_the_picks_as_data():
+    rng = np.random.default_rng(3)
+    X, candidates, objective = rng.normal(size=(25, 3)), 1.5 * rng.normal(size=(30, 3)), rng.normal(size=(90, 3))
+    hyper = GPHyper((float(np.log(0.3)), 0.0, 0.0, float(np.log(2.0))), n_dim=3)
+    scaler = Standardiser.fit(X)
+    gp = GaussianProcess(X, rng.normal(size=25), hyper, scaler)
+    result = variance_reduction_batch(gp, candidates, objective, batch_size=5, block=7)
+    np.testing.assert_allclose(result.total_variance, gp.latent_variance(objective).sum(), rtol=1e-12)
+    # The first pick is the brute-force best single addition.
+    single = [
+        GaussianProcess(np.vstack([X, c]), np.zeros(26), hyper, scaler).latent_variance(objective).sum()
+        for c in candidates
+    ]
+    assert result.picks[0] == int(np.argmin(single))
+    # Each reduction is what a GP refitted with the earlier picks added (any targets) loses in summed variance.
+    before = result.total_variance
+    for k in range(len(result.picks)):
+        grown = np.vstack([X, candidates[result.picks[: k + 1]]])
+        now = GaussianProcess(grown, np.zeros(len(grown)), hyper, scaler).latent_variance(objective).sum()
+        np.testing.assert_allclose(before - now, result.reduction[k], rtol=1e-9)
+        before = now
+    final = GaussianProcess(grown, np.zeros(len(grown)), hyper, scaler)
+    np.testing.assert_allclose(result.variance_after, final.latent_variance(candidates), rtol=1e-9, atol=1e-12)
+    # A fixed order gets the same accounting: its reductions add up to the same total for the same set.
+    reversed_order = variance_reduction_batch(gp, candidates, objective, 1, fixed=result.picks[::-1])
+    assert list(reversed_order.picks) == list(result.picks[::-1])
+    np.testing.assert_allclose(reversed_order.reduction.sum(), result.reduction.sum(), rtol=1e-9)
+    again = variance_reduction_batch(gp, candidates, objective, batch_size=5, block=64)
+    np.testing.assert_array_equal(again.picks, result.picks)
+    np.testing.assert_allclose(again.reduction, result.reduction, rtol=1e-10)
+
+
+def test_batch_rejects_bad_arguments():
+    gp = prior_only_gp(noise_std=0.5)
+    points = np.array([[0.0], [1.0]])
+    for bad in (0, 1.5, True):
+        with pytest.raises(InputError, match="batch size"):
+            variance_reduction_batch(gp, points, points, bad)
+    with pytest.raises(InputError, match="block"):
+        variance_reduction_batch(gp, points, points, 1, block=0)
+    with pytest.raises(InputError, match="at least one candidate"):
+        variance_reduction_batch(gp, points[:0], points, 1)
+    for fixed in ([0, 0], [2], [-1]):
+        with pytest.raises(InputError, match="distinct candidate indices"):
+            variance_reduction_batch(gp, points, points, 1, fixed=fixed)
+    # More picks than candidates: every candidate, once.
+    assert sorted(variance_reduction_batch(gp, points, points, 5).picks) == [0, 1]
+
+
+def test_load_map_gp_gives_the_map_gp_back(dataset, source, tmp_path):
+    from hmixal.io import write_text
+
+    data = model_data(dataset, source)
+    trained = train_gp(data, PAPER_AL_FEATURES, seed=4, settings=HyperSettings(n_starts=1, subsample=30))
+    path = tmp_path / "results" / "uncertainty" / "gp_hyper.json"
+    record = {"features": list(PAPER_AL_FEATURES), "n_training_rows": len(dataset), **trained.hyper.to_dict()}
+    write_text(json.dumps(record, indent=2) + "\n", path, manifest=True)
+    again, features = load_map_gp(path, dataset, source)
+    assert features == PAPER_AL_FEATURES and again.hyper == trained.hyper
+    Z = data.columns(PAPER_AL_FEATURES)[::7] + 0.3
+    np.testing.assert_allclose(again.latent_variance(Z), trained.latent_variance(Z), rtol=1e-12)
+    with pytest.raises(InputError, match=rf"{path}: learnt on {len(dataset)} dataset rows, the dataset has 9"):
+        load_map_gp(path, dataset.head(9), source)
+    write_text(json.dumps({"features": list(PAPER_AL_FEATURES)}) + "\n", path, manifest=True)
+    with pytest.raises(InputError, match="not a GP hyper-parameter record"):
+        load_map_gp(path, dataset, source)
+
+
 @pytest.mark.slow
 def test_rule_scripts_chain_map_clusters_plan_and_miedema_groups(dataset, run_script, tmp_path, repo_dir):
     write_csv(dataset, tmp_path / "dataset.csv")
@@ -217,14 +331,29 @@ def test_rule_scripts_chain_map_clusters_plan_and_miedema_groups(dataset, run_sc
     assert sorted(gp_map["cluster"].unique()) == [1, 2, 3, 4]
     assert list(pd.read_csv(cluster_out["scan"])["k"]) == [2, 3, 4, 5]
     plan_path = str(tmp_path / "plan.csv")
-    plan_params = {"exclude": ["C"], "order": "spread", "top": None, "rank_by": "max_variance"}
+    plan_params = {
+        "exclude": ["C"],
+        "exclude_systems": ["W-Ir", "Cs-Li"],
+        "order": "batch",
+        "top": None,
+        "rank_by": "max_variance",
+        "batch_size": 5,
+        "objective_step": 0.25,
+    }
+    plan_in = {"map": out["gp_map.csv"], "hyper": out["gp_hyper.json"], "dataset": spec["input"]["dataset"]}
     done = run_script(
         "acquisition_plan.py",
-        {**common, "input": {"map": out["gp_map.csv"]}, "output": {"plan": plan_path}, "params": plan_params},
+        {**common, "input": {**plan_in, "elements": elements}, "output": {"plan": plan_path}, "params": plan_params},
     )
     assert done.returncode == 0, (tmp_path / "log.txt").read_text()
     plan = pd.read_csv(plan_path, keep_default_na=False)
-    assert len(plan) == 2415 - 69 and not (plan[["A", "B"]] == "C").any().any()
+    assert len(plan) == 2415 - 69 - 2 and not (plan[["A", "B"]] == "C").any().any()
+    assert not ((plan["A"] == "Ir") & (plan["B"] == "W")).any()
+    assert list(plan["in_batch"]) == [True] * 5 + [False] * (len(plan) - 5)
+    # The rows after the batch follow the reduction each would bring right after it.
+    assert plan["variance_reduction"].iloc[5:].is_monotonic_decreasing
+    assert (plan["variance_reduction_share"] > 0).all()
+    assert "the first 5 rows remove" in (tmp_path / "log.txt").read_text()
     names = {k: str(tmp_path / f"m_{k}") for k in ("binaries", "confusion", "scan", "ratios", "accuracy")}
     miedema_params = {
         "k": 3,

@@ -9,23 +9,30 @@ targets, only on where the training points lie and on the hyper-parameters, whic
 Cost: one Cholesky factorisation of the n × n training matrix, then n² flops per candidate for the
 triangular solve. Candidates are processed a block of binaries at a time, so memory stays at a few
 k(candidate, train) blocks and the full candidate covariance is never formed.
+
+A batch of new points can be chosen jointly (:func:`variance_reduction_batch`): greedily, each pick the candidate
+whose noisy observation most reduces the latent variance summed over a set of objective points (the map), the GP
+then conditioned on it. Like the variance, the reduction does not depend on the values to be observed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
+from scipy.linalg import blas
 
 from hmixal.active_learning import read_feature_list
 from hmixal.errors import InputError
-from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
-from hmixal.manifest import read_verified_csv
+from hmixal.gp import _JITTER, GaussianProcess, GPHyper, Standardiser, learn_hyper
+from hmixal.manifest import read_verified_csv, read_verified_text
 from hmixal.miedema_model import miedema_groups
-from hmixal.model import FeatureSource, ModelData
+from hmixal.model import FeatureSource, ModelData, model_data
 from hmixal.splits import derive_seed
 from hmixal.systems import all_binaries, composition_grid
 
@@ -126,6 +133,27 @@ def condition_gp(data: ModelData, features: Sequence[str], hyper: GPHyper) -> Ga
     return GaussianProcess(X, data.y, hyper, Standardiser.fit(X))
 
 
+def load_map_gp(
+    hyper_path: str | Path, dataset: pd.DataFrame, source: FeatureSource
+) -> tuple[GaussianProcess, tuple[str, ...]]:
+    """The map's GP again, without learning: its features and hyper-parameters from ``gp_hyper.json`` (checked
+    against its manifest), conditioned on the same dataset rows (``condition_gp``, as ``train_gp`` did)."""
+    hyper_path = Path(hyper_path)
+    try:
+        record = json.loads(read_verified_text(hyper_path))
+        features = tuple(record["features"])
+        hyper = GPHyper.from_dict(record)
+        n_rows = int(record["n_training_rows"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(hyper_path, None, f"not a GP hyper-parameter record of the gp_map step ({exc})") from None
+    if n_rows != len(dataset):
+        raise InputError(
+            hyper_path, None, f"learnt on {n_rows} dataset rows, the dataset has {len(dataset)}: rerun the gp_map step"
+        )
+    data = model_data(dataset, source)
+    return condition_gp(data, resolve_features(list(features), None, data.feature_names), hyper), features
+
+
 def variance_map(
     gp: GaussianProcess,
     source: FeatureSource,
@@ -176,6 +204,119 @@ def variance_map(
             "mean_variance": mean_variance,
             "variance_at_equimolar": gp.latent_variance(equimolar),
         }
+    )
+
+
+# Objective points are processed this many at a time: with n ≈ 2300 training points and C ≈ 2400 candidates the
+# block's k(objective, train), triangular solve and k(objective, candidate) temporaries stay near 40 MB each.
+DEFAULT_OBJECTIVE_BLOCK = 2048
+
+
+@dataclass(frozen=True)
+class VarianceReductionBatch:
+    """A batch picked greedily by the reduction of the latent variance summed over objective points ((kJ/mol)²)."""
+
+    picks: np.ndarray  # candidate indices, in pick order
+    reduction: np.ndarray  # per pick: expected reduction of the summed variance, given the data and earlier picks
+    variance_before: np.ndarray  # per pick: the candidate's own latent variance just before it was picked
+    total_variance: float  # latent variance summed over the objective points before the batch
+    reduction_after: np.ndarray  # per candidate: the reduction it would bring if observed right after the batch
+    variance_after: np.ndarray  # per candidate: its latent variance given the data and the whole batch
+
+
+def _kernel(gp: GaussianProcess, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The GP's prior covariance k(left, right) between standardised rows (PHYSBO's kernel, as the GP uses it)."""
+    return gp._model.prior.get_cov(left, right)
+
+
+def _whitened(gp: GaussianProcess, points: np.ndarray) -> np.ndarray:
+    """L⁻¹ k(X_train, points) with L Lᵀ = K + σ²I (+ jitter): its column norms are the variance the data explain."""
+    # gp._U is the upper Cholesky factor PHYSBO prepared; reusing it keeps this GP and the map's one and the same.
+    return scipy.linalg.solve_triangular(gp._U, _kernel(gp, gp.X, points), trans="T", lower=False)
+
+
+def variance_reduction_batch(
+    gp: GaussianProcess,
+    candidates: np.ndarray,
+    objective: np.ndarray,
+    batch_size: int,
+    block: int = DEFAULT_OBJECTIVE_BLOCK,
+    fixed: Sequence[int] | np.ndarray | None = None,
+) -> VarianceReductionBatch:
+    """Pick ``batch_size`` rows of ``candidates`` one by one, each the one whose noisy observation most reduces the
+    latent variance summed over the rows of ``objective``, then condition on it as a pseudo-observation.
+
+    Both arrays hold raw (unstandardised) features in the GP's columns. Observing c with noise variance σ²
+    lowers the variance at z by cov(z, c)² / (var(c) + σ²) (posterior covariances given the data and the
+    earlier picks), so a candidate's gain is G_cc / (S_cc + σ²) with P = cov(objective, candidates), G = PᵀP
+    and S = cov(candidates, candidates). Picking j with b = S[:, j], g = G[:, j] and d = S_jj + σ² updates
+    P ← P − P[:, j] bᵀ / d, hence G ← G − (g bᵀ + b gᵀ) / d + G_jj b bᵀ / d² and S ← S − b bᵀ / d: rank-one
+    updates of two C × C matrices per pick. Building G costs n² M (triangular solves) + 2 n M C + M C² flops
+    for n training points, M objective points and C candidates; P is never stored whole. The first candidate
+    wins a tie, so the batch is deterministic.
+
+    With ``fixed`` (distinct candidate indices) the picks are those, in that order, instead of the greedy
+    choice: the same accounting for another plan's rows (``batch_size`` is then ignored).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(None, None, f"batch size must be a positive integer, got {batch_size!r}")
+    if fixed is not None:
+        fixed = np.asarray(fixed, dtype=np.int64)
+        if fixed.ndim != 1 or np.unique(fixed).size != fixed.size or np.any((fixed < 0) | (fixed >= len(candidates))):
+            raise InputError(None, None, f"fixed picks must be distinct candidate indices, got {fixed.tolist()}")
+    if block < 1:
+        raise InputError(None, None, f"objective block must be ≥ 1, got {block}")
+    cand = gp.scaler.transform(candidates)
+    points = gp.scaler.transform(objective)
+    if cand.shape[0] == 0 or points.shape[0] == 0:
+        raise InputError(None, None, "a variance-reduction batch needs at least one candidate and one objective point")
+    prior = gp.hyper.signal_std**2
+    # The same noise as GaussianProcess.select_batch: PHYSBO's σ² plus its diagonal jitter.
+    noise = gp.hyper.noise_std**2 + _JITTER
+    n_cand = cand.shape[0]
+    w_cand = _whitened(gp, cand)
+    # G and S are symmetric: only their upper triangles are kept (Fortran order, updated in place by BLAS).
+    S = blas.dsyrk(-1.0, w_cand, beta=1.0, c=np.asfortranarray(_kernel(gp, cand, cand)), trans=1, overwrite_c=1)
+    G = np.zeros((n_cand, n_cand), order="F")
+    total = 0.0
+    for start in range(0, points.shape[0], block):
+        part = points[start : start + block]
+        w_part = _whitened(gp, part)
+        # Rounding can leave tiny negative variances where the data pin the function down (as latent_variance).
+        total += float(np.maximum(prior - np.einsum("ij,ij->j", w_part, w_part), 0.0).sum())
+        P = _kernel(gp, part, cand) - w_part.T @ w_cand
+        G = blas.dsyrk(1.0, P.T, beta=1.0, c=G, overwrite_c=1)  # G += PᵀP (P.T is a Fortran view of P)
+
+    def column(M: np.ndarray, j: int) -> np.ndarray:
+        return np.concatenate((M[:j, j], M[j, j:]))
+
+    def gains() -> tuple[np.ndarray, np.ndarray]:
+        own = np.maximum(np.diag(S), 0.0)
+        return np.maximum(np.diag(G), 0.0) / (own + noise), own
+
+    available = np.ones(n_cand, dtype=bool)
+    picks: list[int] = []
+    reduction: list[float] = []
+    variance_before: list[float] = []
+    for k in range(min(batch_size, n_cand) if fixed is None else len(fixed)):
+        gain, own = gains()
+        j = int(np.flatnonzero(available)[np.argmax(gain[available])]) if fixed is None else int(fixed[k])
+        picks.append(j)
+        reduction.append(float(gain[j]))
+        variance_before.append(float(own[j]))
+        available[j] = False
+        b, g, d = column(S, j), column(G, j), own[j] + noise
+        # G − (g bᵀ + b gᵀ)/d + G_jj b bᵀ/d² written as one symmetric rank-two update −(x yᵀ + y xᵀ).
+        G = blas.dsyr2(-1.0, g - (0.5 * g[j] / d) * b, b / d, a=G, overwrite_a=1)
+        S = blas.dsyr(-1.0 / d, b, a=S, overwrite_a=1)
+    gain, own = gains()
+    return VarianceReductionBatch(
+        picks=np.array(picks, dtype=np.int64),
+        reduction=np.array(reduction),
+        variance_before=np.array(variance_before),
+        total_variance=total,
+        reduction_after=gain,
+        variance_after=own,
     )
 
 

@@ -61,24 +61,34 @@ rule clusters:
         "../../scripts/clusters.py"
 
 
+# The batch conditions the map's GP again (gp_hyper.json + the same dataset rows): ~20 s and 0.6 GB for 20 picks
+# over 2415 binaries × 9 compositions on one core (docs/uncertainty.md).
 rule acquisition_plan:
     input:
         map="results/uncertainty/gp_map.csv",
+        hyper="results/uncertainty/gp_hyper.json",
+        dataset="results/data/dataset_initial.csv",
+        elements=derived("elements"),
     output:
         plan="results/uncertainty/acquisition_plan.csv",
     log:
         "results/logs/acquisition_plan.log",
+    benchmark:
+        "results/benchmarks/acquisition_plan.tsv"
     conda:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=2000,
+        runtime=10,
     params:
         exclude=UNC["plan"]["exclude"],
+        exclude_systems=UNC["plan"]["exclude_systems"],
         order=UNC["plan"]["order"],
         top=UNC["plan"]["top"],
         rank_by=UNC["plan"]["rank_by"],
+        batch_size=UNC["plan"]["batch_size"],
+        objective_step=UNC["plan"]["objective_step"],
     script:
         "../../scripts/acquisition_plan.py"
 
