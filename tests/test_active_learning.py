@@ -332,18 +332,42 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
         },
     )
     assert done.returncode == 0, done.stderr + (tmp_path / "splits.log").read_text()
+    settings_params = {
+        "splits": [0, 1],
+        "lgbm": FAST,
+        "batch_size": 2,
+        "n_iterations": 2,
+        "eval_features": None,
+        "gp": {"refit_every": 0, "n_starts": 1},
+        "rtal": {"min_samples_leaf": 3},
+        "seed": SEED,
+    }
+    common_inputs = {
+        "dataset": str(dataset),
+        "elements": str(element_table_path()),
+        "splits": str(splits),
+        "features_al": str(features),
+    }
+    hyper = tmp_path / "gp_hyper_0.json"
+    done = run_script(
+        "al_gp_hyper.py",
+        {
+            "input": common_inputs,
+            "output": {"hyper": str(hyper)},
+            "params": settings_params,
+            "log": str(tmp_path / "hyper.log"),
+        },
+    )
+    assert done.returncode == 0, done.stderr + (tmp_path / "hyper.log").read_text()
+    assert set(read_split_hypers(hyper)) == {0, 1}
     tables = []
     for approach in ("random", "gp_binaries"):
         tables.append(tmp_path / f"{approach}_0.csv")
         done = run_script(
             "al_block.py",
             {
-                "input": {
-                    "dataset": str(dataset),
-                    "elements": str(element_table_path()),
-                    "splits": str(splits),
-                    "features_al": str(features),
-                },
+                # As the rule's input function gives it: a list, the block's file for a GP approach only.
+                "input": {**common_inputs, "gp_hyper": [str(hyper)] if approach.startswith("gp") else []},
                 "output": {"table": str(tables[-1])},
                 "params": {
                     "approach": approach,
