@@ -1,6 +1,6 @@
 """Tolerant reader for the liquid phase of TDB files: keeps only what liquid ΔH_mix needs, repairs the rest.
 
-Public TDB files in the wild break pycalphad's parser in many small ways (METHOD.md §12): Latin-1 bytes,
+Public TDB files in the wild break pycalphad's parser in many small ways (docs/calphad.md): Latin-1 bytes,
 software-specific commands, free-text reference tails after the final ``N``, duplicated functions, Fortran
 ``D`` exponents, several ``PHASE LIQUID`` blocks, comments containing ``!``.  Instead of patching the text, this
 module splits the file into commands, keeps ELEMENT / SPECIES / FUNCTION commands and the liquid phase's PHASE /

@@ -1,6 +1,6 @@
 """K-means clustering of binary liquids: cluster scans, cluster tables, and Miedema's groups from thermodynamics.
 
-Two uses, both from the seed (§2.1, §2.5, supplementary note 3; METHOD §8):
+Two uses, both from the seed (§2.1, §2.5, supplementary note 3; docs/uncertainty.md):
 
 * the equimolar liquid of each of the 2415 binaries placed in the 10-D space of the active-learning
   features, clustered with K-means (paper: K = 6), to read the GP uncertainty map cluster by cluster;

@@ -23,7 +23,7 @@ from hmixal.miedema_model import hmix as miedema_hmix
 
 log = logging.getLogger(__name__)
 
-# The contract (ARCHITECTURE.md): the columns of the merged dataset, in this order.
+# The contract (docs/dataset.md): the columns of the merged dataset, in this order.
 DATASET_COLUMNS: tuple[str, ...] = (
     "A",
     "B",

@@ -23,7 +23,7 @@ from hmixal.manifest import read_verified_bytes
 if TYPE_CHECKING:
     from pycalphad import Database
 
-# METHOD.md §1: every element with Miedema parameters and SGTE data, minus H, N, Pm.
+# docs/elements.md: every element with Miedema parameters and SGTE data, minus H, N, Pm.
 ELEMENTS: tuple[str, ...] = tuple(
     "Li Be B C Na Mg Al Si P K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Rb Sr Y Zr Nb Mo Tc Ru Rh Pd "
     "Ag Cd In Sn Sb Cs Ba La Ce Pr Nd Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi "

@@ -1,6 +1,6 @@
 """Gaussian-process regression through PHYSBO: hyper-parameter learning, latent variance, batch selection.
 
-The model is PHYSBO's exact GP (METHOD §7): Gaussian likelihood, constant prior mean and a Gaussian (RBF)
+The model is PHYSBO's exact GP (docs/active_learning.md): Gaussian likelihood, constant prior mean and a Gaussian (RBF)
 kernel, isotropic unless ``ard`` is asked for, on standardised features. Learning the hyper-parameters
 (type-II maximum likelihood with L-BFGS-B, several random starts) costs seconds to a minute; conditioning
 on data with fixed hyper-parameters costs one Cholesky factorisation. So hyper-parameters are a value of

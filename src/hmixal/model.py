@@ -1,6 +1,6 @@
 """The prediction model: Miedema's ΔH_mix plus a LightGBM correction that falls back to Miedema where unsure.
 
-The target is y = ΔH_mix(data) − ΔH_mix(Miedema) (seed §2.3, METHOD §4). The correction is the mean of the
+The target is y = ΔH_mix(data) − ΔH_mix(Miedema) (seed §2.3; docs/model.md). The correction is the mean of the
 inner-CV ensemble (one LightGBM per inner fold, each trained without some binaries), and it is trusted in two
 ways so a user never gets a worse answer than the baseline where the data cannot support one:
 - point by point, by the members' agreement: the mean m is scaled by m² / (m² + s²), s the members' spread, so
@@ -33,7 +33,7 @@ MIEDEMA_GROUPS: tuple[str, ...] = (GROUP_TM_TM, GROUP_TM_NONTM, GROUP_NONTM_NONT
 # The correction is tapered to zero at the pure elements (ΔH_mix vanishes there; trees do not know it): full
 # weight for x_A·x_B ≥ 0.1·0.9, the edge of the CALPHAD grid, and proportional to x_A·x_B towards the ends.
 END_TAPER_EDGE = 0.1
-# Settings that make LightGBM bit-for-bit reproducible at any thread count (METHOD §4, checked at 1 and 2).
+# Settings that make LightGBM bit-for-bit reproducible at any thread count (docs/model.md; checked at 1 and 2 threads).
 _REPRODUCIBLE = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
 
 

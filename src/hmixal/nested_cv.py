@@ -1,4 +1,4 @@
-"""Nested cross-validation grouped by binary system (seed §4.1.1, METHOD §4).
+"""Nested cross-validation grouped by binary system (seed §4.1.1; docs/model.md).
 
 Outer folds give the reported error. Inside each outer training set, an inner grouped CV selects features by
 recursive elimination, tunes LightGBM with Optuna, and fits the per-Miedema-group weights of the correction on

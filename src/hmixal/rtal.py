@@ -3,7 +3,7 @@
 A regression tree fitted on the labelled data splits the feature space into leaves of similar target.
 Leaf k receives a share n_k = B·√(p_k v_k) / Σ_j √(p_j v_j) of the batch B, where p_k is the share of the
 unlabelled candidates that fall in the leaf and v_k the unbiased variance of the labelled targets in it
-(METHOD §6). Shares are rounded by their integer parts, then the remaining slots go to the largest
+(docs/active_learning.md). Shares are rounded by their integer parts, then the remaining slots go to the largest
 fractional parts. Inside a leaf, the n_k points are chosen by *representativity*: k-means with n_k
 clusters on the leaf's candidates; in each cluster the candidate maximising δ − R, where δ is its
 distance to the nearest labelled or already chosen point and R its mean distance to the rest of its

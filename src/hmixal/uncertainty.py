@@ -3,7 +3,7 @@
 A Gaussian process on the standardised active-learning features (the 10 of seed §2.1) is trained on the
 initial dataset with the active-learning benchmark's target, y = ΔH_mix(data) − ΔH_mix(Miedema). For every
 binary the posterior variance of the latent function is evaluated on a composition grid; its maximum and
-the composition where it occurs make the map (seed Fig. 1, METHOD §8). The variance does not depend on the
+the composition where it occurs make the map (seed Fig. 1; docs/uncertainty.md). The variance does not depend on the
 targets, only on where the training points lie and on the hyper-parameters, which are learnt once (seeded).
 
 Cost: one Cholesky factorisation of the n × n training matrix, then n² flops per candidate for the
