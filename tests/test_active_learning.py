@@ -369,17 +369,7 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
                 # As the rule's input function gives it: a list, the block's file for a GP approach only.
                 "input": {**common_inputs, "gp_hyper": [str(hyper)] if approach.startswith("gp") else []},
                 "output": {"table": str(tables[-1])},
-                "params": {
-                    "approach": approach,
-                    "splits": [0, 1],
-                    "lgbm": FAST,
-                    "batch_size": 2,
-                    "n_iterations": 2,
-                    "eval_features": None,
-                    "gp": {"refit_every": 0, "n_starts": 1},
-                    "rtal": {"min_samples_leaf": 3},
-                    "seed": SEED,
-                },
+                "params": {"approach": approach, **settings_params},
                 "log": str(tmp_path / f"{approach}.log"),
             },
         )
