@@ -38,8 +38,11 @@ rule all:
         "results/calphad/espei_aimd",
         "results/calphad/espei_aimd_index.csv",
         "results/calphad/espei_aimd_left_out.csv",
-        "results/active_learning/curves.csv",
-        "results/active_learning/summary.csv",
+        expand(
+            "results/active_learning/{design}/{table}.csv",
+            design=AL_DESIGNS,
+            table=("curves", "summary", "endpoints", "references"),
+        ),
         "results/uncertainty/acquisition_plan.csv",
         "results/uncertainty/miedema_groups.json",
         FIGURES,

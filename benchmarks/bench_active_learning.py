@@ -57,9 +57,9 @@ from hmixal.active_learning import (
     run_split,
     summarise,
 )
+from hmixal.features import PAPER_AL_FEATURES
 from hmixal.io import write_csv
 from hmixal.model import FeatureSource, model_data
-from hmixal.uncertainty import PAPER_AL_FEATURES
 
 # The evaluator: the RFE study's fixed LightGBM parameters (config selection.lgbm).
 LGBM = {

@@ -35,8 +35,9 @@ from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
 from hmixal.dataset import read_table
+from hmixal.features import PAPER_AL_FEATURES
 from hmixal.model import FeatureSource, model_data
-from hmixal.uncertainty import PAPER_AL_FEATURES, HyperSettings, train_gp, variance_map
+from hmixal.uncertainty import HyperSettings, train_gp, variance_map
 
 
 def main() -> None:

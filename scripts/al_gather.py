@@ -1,4 +1,5 @@
-"""Snakemake script: gather AL block tables → per-split table, mean learning curves, summary and endpoints."""
+"""Snakemake script: gather one test design's AL block tables → per-split table, mean curves, reference lines,
+summary and endpoints."""
 
 import math
 
@@ -6,13 +7,17 @@ from hmixal.jobs import start_job
 
 log = start_job(snakemake, "al_gather")
 
-from hmixal.active_learning import learning_curves, read_results, read_splits, summarise  # noqa: E402
+from hmixal.active_learning import learning_curves, read_references, read_results, read_splits, summarise  # noqa: E402
 from hmixal.al_statistics import endpoints, holdout_ratio  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
 
 results = read_results(snakemake.input.tables)
 write_csv(results, snakemake.output.per_split)
 write_csv(learning_curves(results), snakemake.output.curves)
+references = read_references(snakemake.input.references)
+write_csv(references, snakemake.output.references)
+for name, rmse in references.groupby("reference", sort=False)["rmse"]:
+    log.info("reference %s: mean test RMSE %.3f kJ/mol over %d splits", name, rmse.mean(), rmse.size)
 summary = summarise(results, snakemake.params.reference)
 write_csv(summary, snakemake.output.summary)
 for row in summary.itertuples():

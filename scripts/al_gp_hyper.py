@@ -6,18 +6,15 @@ log = start_job(snakemake, "al_gp_hyper")
 
 import json  # noqa: E402
 
-from hmixal.active_learning import benchmark_settings, read_splits, split_hyper  # noqa: E402
-from hmixal.dataset import read_table  # noqa: E402
+from hmixal.active_learning import load_benchmark, split_hypers  # noqa: E402
 from hmixal.io import write_text  # noqa: E402
-from hmixal.model import FeatureSource, model_data  # noqa: E402
 
 p = snakemake.params
-data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
-settings = benchmark_settings(p, snakemake.input.features_al, data.feature_names, snakemake.threads)
-splits = read_splits(snakemake.input.splits)
-hypers = {}
+data, splits, settings = load_benchmark(snakemake.input, p.run, p.design, snakemake.threads)
+record = {}
 for split in p.splits:
-    hyper = split_hyper(data, splits, int(split), settings)
-    hypers[str(int(split))] = hyper.to_dict()
-    log.info("split %d: GP noise %.3f, width %s, signal %.3f", split, hyper.noise_std, hyper.width, hyper.signal_std)
-write_text(json.dumps(hypers, indent=2, sort_keys=True) + "\n", snakemake.output.hyper, manifest=True)
+    hypers = split_hypers(data, splits, int(split), settings, ard=p.ard)
+    record[str(int(split))] = {kind: hyper.to_dict() for kind, hyper in hypers.items()}
+    for kind, h in hypers.items():
+        log.info("split %d %s: GP noise %.3f, width %s, signal %.3f", split, kind, h.noise_std, h.width, h.signal_std)
+write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", snakemake.output.hyper, manifest=True)

@@ -12,30 +12,35 @@ import pytest
 
 from hmixal.active_learning import (
     APPROACHES,
+    UNITS,
     BenchmarkSettings,
+    CommitteeOptions,
     GPOptions,
     RTALOptions,
+    al_feature_list,
     default_iterations,
     equimolar_rows,
     learning_curves,
     make_splits,
     read_feature_list,
+    read_references,
     read_results,
     read_split_hypers,
     read_splits,
+    reference_rmse,
     run_block,
     run_split,
-    split_hyper,
+    split_hypers,
     split_masks,
     summarise,
 )
 from hmixal.errors import InputError
+from hmixal.features import PAPER_AL_FEATURES as AL_FEATURES
 from hmixal.io import write_csv, write_text
 from hmixal.miedema_model import hmix
 from hmixal.model import FeatureSource, ModelData, model_data
 from hmixal.resources import element_table_path
 from hmixal.systems import all_binaries
-from hmixal.uncertainty import PAPER_AL_FEATURES as AL_FEATURES
 
 FAST = {"n_estimators": 20, "learning_rate": 0.2, "num_leaves": 7, "min_child_samples": 5, "max_bin": 31}
 SEED = 20251125
@@ -171,21 +176,83 @@ def test_every_approach_shares_iteration_zero_and_acquires_from_the_pool_only(da
     assert len(set(starts.values())) == 1  # same split, same evaluator, same seed: identical starting point
     for approach, table in runs.items():
         assert table["iteration"].tolist() == [0, 1, 2, 3]
-        assert table["n_acquired"].tolist() == [0, 2, 4, 6]
         rows = acquired(table)
-        assert len(rows) == len(set(rows)) == 6, approach  # a point is never acquired twice
+        assert len(rows) == len(set(rows)), approach  # a point is never acquired twice
         assert pool[rows].all(), approach  # never a train or test row
+        assert table["n_acquired"].iloc[-1] == len(rows)
+        assert table["n_binaries"].iloc[-1] == len(set(data.groups[rows]))
+        if UNITS[approach] == "whole curve":
+            assert table["n_binaries"].tolist() == [0, 2, 4, 6], approach  # two binaries per iteration
+            binaries = set(data.groups[rows])
+            assert sorted(rows) == [int(r) for r in np.flatnonzero(pool & np.isin(data.groups, list(binaries)))]
+        else:
+            assert table["n_acquired"].tolist() == [0, 2, 4, 6], approach
 
 
 def test_binary_level_approaches_remove_binaries_and_take_equimolar_points(data, splits, runs):
     _, _, pool = split_masks(splits, 1, data.groups)
     equimolar = equimolar_rows(data.frame, np.flatnonzero(pool))
-    for approach in ("random", "rtal_binaries", "gp_binaries"):
+    for approach in [a for a in APPROACHES if "point" in UNITS[a] and UNITS[a] != "point"]:
         rows = acquired(runs[approach])
         binaries = data.groups[rows]
         assert len(set(binaries)) == len(rows), approach  # the binary left the pool once picked
-        if approach != "gp_binaries":
+        if UNITS[approach] == "equimolar point":
             assert all(equimolar[b] == r for b, r in zip(binaries, rows, strict=True)), approach
+
+
+def test_oracle_reads_pool_labels_and_the_strategies_do_not(data, splits, runs):
+    """Changing the targets of pool points nobody acquired yet moves the oracle's first picks; the label-free
+    strategies' first batch (before any pool label is seen) stays."""
+    _, _, pool = split_masks(splits, 1, data.groups)
+    y = data.y.copy()
+    y[pool] = np.random.default_rng(11).normal(0, 30, pool.sum())
+    perturbed = dataclasses.replace(data, y=y)
+    oracle = run_split(perturbed, splits, 1, "oracle_equimolar", settings())
+    assert oracle["acquired_rows"].iloc[1] != runs["oracle_equimolar"]["acquired_rows"].iloc[1]
+    for approach in ("random", "gp_equimolar", "gp_ard_equimolar", "committee_equimolar", "rtal_binaries"):
+        again = run_split(perturbed, splits, 1, approach, settings(n_iterations=1))
+        assert again["acquired_rows"].iloc[1] == runs[approach]["acquired_rows"].iloc[1], approach
+
+
+def test_reference_lines(data, splits, tmp_path):
+    table = reference_rmse(data, splits, 1, settings()).set_index("reference")
+    _, test, pool = split_masks(splits, 1, data.groups)
+    assert table.loc["miedema", "rmse"] == pytest.approx(float(np.sqrt(np.mean(data.y[test] ** 2))))
+    assert table.loc["miedema", "n_points"] == 0
+    assert table.loc["whole_pool", "n_points"] == pool.sum() and table.loc["whole_pool", "n_binaries"] == 12
+    assert table.loc["whole_pool_equimolar", "n_points"] == 12
+    # The whole-pool evaluator is the last point of an approach that acquires everything.
+    everything = run_split(data, splits, 1, "random_curves", settings(n_iterations=None))
+    assert everything["rmse"].iloc[-1] == pytest.approx(table.loc["whole_pool", "rmse"])
+    path = tmp_path / "references.csv"
+    write_csv(table.reset_index()[["split", "reference", "rmse", "n_points", "n_binaries"]], path)
+    assert len(read_references([path])) == 3
+    write_csv(table.reset_index().assign(reference="oracle"), path)
+    with pytest.raises(InputError, match=r"references.csv:2: unknown reference line 'oracle'"):
+        read_references([path])
+
+
+def test_acquisition_feature_lists(tmp_path, data):
+    assert al_feature_list("paper", None, data.feature_names) == AL_FEATURES
+    assert al_feature_list(["Column_mean", "Sfus_mean"], None, data.feature_names) == ("Column_mean", "Sfus_mean")
+    path = tmp_path / "features_al.txt"
+    write_text("Density_avgdev\nColumn_mean\n", path, manifest=True)
+    assert al_feature_list("rfe", path, data.feature_names) == ("Density_avgdev", "Column_mean")
+    with pytest.raises(ValueError, match="needs the RFE"):
+        al_feature_list("rfe", None, data.feature_names)
+    with pytest.raises(ValueError, match="one of"):
+        al_feature_list("best", None, data.feature_names)
+    with pytest.raises(ValueError, match="unknown, repeated"):
+        al_feature_list(["Column_mean", "Nope"], None, data.feature_names)
+
+
+def test_committee_is_reproducible_and_its_size_matters(data, splits, runs):
+    again = run_split(data, splits, 1, "committee_equimolar", settings())
+    pd.testing.assert_frame_equal(again, runs["committee_equimolar"])
+    bigger = run_split(data, splits, 1, "committee_equimolar", settings(committee=CommitteeOptions(n_members=6)))
+    assert acquired(bigger) != acquired(runs["committee_equimolar"])
+    with pytest.raises(ValueError, match="n_members"):
+        settings(committee=CommitteeOptions(n_members=1))
 
 
 def test_acquisitions_never_depend_on_test_targets(data, splits, runs):
@@ -226,15 +293,19 @@ def test_gp_refit_schedule_changes_only_the_gp_runs(data, splits, runs):
 
 
 def test_shared_gp_hyper_parameters_give_the_runs_each_approach_makes_alone(data, splits, runs, tmp_path):
-    hyper = split_hyper(data, splits, 1, settings())
-    for approach in ("gp_points", "gp_binaries"):
-        shared = run_split(data, splits, 1, approach, settings(), hyper)
+    hypers = split_hypers(data, splits, 1, settings(), ard=True)
+    assert hypers["ard"].ard and hypers["ard"].width.shape == (len(AL_FEATURES),)
+    assert not hypers["isotropic"].ard and hypers["isotropic"].width.shape == (1,)
+    # Warm-started from the isotropic optimum, the ARD fit can only improve the marginal likelihood.
+    assert hypers["ard"].neg_log_marginal_likelihood <= hypers["isotropic"].neg_log_marginal_likelihood + 1e-6
+    for approach in ("gp_points", "gp_binaries", "gp_equimolar", "gp_ard_equimolar", "gp_curves"):
+        shared = run_split(data, splits, 1, approach, settings(), hypers)
         pd.testing.assert_frame_equal(shared, runs[approach])
     # The rule's table round-trips through JSON (checked against its manifest when read).
     path = tmp_path / "gp_hyper.json"
-    write_text(json.dumps({"1": hyper.to_dict()}), path, manifest=True)
-    assert read_split_hypers(path) == {1: hyper}
-    path.write_text('{"1": {"params": [1.0]}}\n')
+    write_text(json.dumps({"1": {k: h.to_dict() for k, h in hypers.items()}}), path, manifest=True)
+    assert read_split_hypers(path) == {1: hypers}
+    path.write_text('{"1": {"isotropic": {"params": [1.0]}}}\n')
     with pytest.raises(InputError, match=r"gp_hyper\.json"):
         read_split_hypers(path)
 
@@ -259,12 +330,13 @@ def constructed_results() -> pd.DataFrame:
         "rtal_points": {0: [10, 9, 8], 1: [12, 11, 10]},
     }
     rows = [
-        (a, s, i, 4 * i, r, "")
+        (a, s, i, 4 * i, 4 * i, r, "")
         for a, by_split in curves.items()
         for s, rmse in by_split.items()
         for i, r in enumerate(rmse)
     ]
-    return pd.DataFrame(rows, columns=["approach", "split", "iteration", "n_acquired", "rmse", "acquired_rows"])
+    columns = ["approach", "split", "iteration", "n_acquired", "n_binaries", "rmse", "acquired_rows"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def test_curves_and_summary_on_a_constructed_table():
@@ -316,71 +388,91 @@ def test_read_results_checks_the_block_tables(tmp_path):
         read_results([bad])
 
 
-def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_script):
+RUN = {
+    "features": "rfe",
+    "lgbm": FAST,
+    "batch_size": 2,
+    "n_iterations": 2,
+    "eval_features": None,
+    "gp": {"refit_every": 0, "n_starts": 1},
+    "rtal": {"min_samples_leaf": 3},
+    "committee": {"n_members": 2},
+    "evaluator": {"kind": "lightgbm", "n_seeds": 1},
+    "seed": SEED,
+}
+
+
+@pytest.mark.parametrize("design", ["random", "cluster"])
+def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_script, design):
     dataset = tmp_path / "dataset.csv"
-    synthetic_frame().to_csv(dataset, index=False)
+    synthetic_frame(n_binaries=40).to_csv(dataset, index=False)
     features = tmp_path / "features_al.txt"
-    features.write_text("\n".join(AL_FEATURES) + "\n")
+    write_text("\n".join(AL_FEATURES) + "\n", features, manifest=True)
     splits = tmp_path / "splits.csv"
+    common_inputs = {"dataset": str(dataset), "elements": str(element_table_path()), "features_al": [str(features)]}
     done = run_script(
         "al_splits.py",
         {
-            "input": {"dataset": str(dataset)},
-            "output": {"splits": str(splits)},
-            "params": {"n_splits": 2, "train_fraction": 0.25, "test_fraction": 0.25, "seed": SEED},
+            "input": common_inputs,
+            "output": {"splits": str(splits), "clusters": str(tmp_path / "clusters.csv")},
+            "params": {
+                "design": design, "n_splits": 2, "train_fraction": 0.25, "test_fraction": 0.25, "seed": SEED,
+                "cluster": {"k": 3, "n_init": 20, "min_size": 4}, "element": {}, "features": "rfe",
+            },
             "log": str(tmp_path / "splits.log"),
         },
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr + (tmp_path / "splits.log").read_text()
-    settings_params = {
-        "splits": [0, 1],
-        "lgbm": FAST,
-        "batch_size": 2,
-        "n_iterations": 2,
-        "eval_features": None,
-        "gp": {"refit_every": 0, "n_starts": 1},
-        "rtal": {"min_samples_leaf": 3},
-        "seed": SEED,
-    }
-    common_inputs = {
-        "dataset": str(dataset),
-        "elements": str(element_table_path()),
-        "splits": str(splits),
-        "features_al": str(features),
-    }
+    assert len(pd.read_csv(tmp_path / "clusters.csv")) == 3
+    common_inputs["splits"] = str(splits)
     hyper = tmp_path / "gp_hyper_0.json"
+    job = {"splits": [0, 1], "run": RUN, "design": design}
     done = run_script(
         "al_gp_hyper.py",
         {
             "input": common_inputs,
             "output": {"hyper": str(hyper)},
-            "params": settings_params,
+            "params": {**job, "ard": True},
             "log": str(tmp_path / "hyper.log"),
         },
     )
     assert done.returncode == 0, done.stderr + (tmp_path / "hyper.log").read_text()
-    assert set(read_split_hypers(hyper)) == {0, 1}
+    assert {k: set(v) for k, v in read_split_hypers(hyper).items()} == {
+        0: {"isotropic", "ard"},
+        1: {"isotropic", "ard"},
+    }
+    references = tmp_path / "references_0.csv"
+    done = run_script(
+        "al_references.py",
+        {
+            "input": common_inputs,
+            "output": {"table": str(references)},
+            "params": job,
+            "log": str(tmp_path / "references.log"),
+        },
+    )
+    assert done.returncode == 0, done.stderr + (tmp_path / "references.log").read_text()
     tables = []
-    for approach in ("random", "gp_binaries"):
+    for approach in ("random", "gp_ard_equimolar"):
         tables.append(tmp_path / f"{approach}_0.csv")
         done = run_script(
             "al_block.py",
             {
                 # As the rule's input function gives it: a list, the block's file for a GP approach only.
-                "input": {**common_inputs, "gp_hyper": [str(hyper)] if approach.startswith("gp") else []},
+                "input": {**common_inputs, "gp_hyper": [str(hyper)] if "gp" in approach else []},
                 "output": {"table": str(tables[-1])},
-                "params": {"approach": approach, **settings_params},
+                "params": {"approach": approach, **job},
                 "log": str(tmp_path / f"{approach}.log"),
             },
         )
         log = (tmp_path / f"{approach}.log").read_text()
         assert done.returncode == 0, done.stderr + log
         assert "iteration 2/2" in log  # progress is logged per iteration
-    out = {name: tmp_path / f"{name}.csv" for name in ("per_split", "curves", "summary", "endpoints")}
+    out = {name: tmp_path / f"{name}.csv" for name in ("per_split", "curves", "summary", "endpoints", "references")}
     done = run_script(
         "al_gather.py",
         {
-            "input": {"tables": [str(t) for t in tables], "splits": str(splits)},
+            "input": {"tables": [str(t) for t in tables], "splits": str(splits), "references": [str(references)]},
             "output": {k: str(v) for k, v in out.items()},
             "params": {"reference": "random", "seed": SEED},
             "log": str(tmp_path / "gather.log"),
@@ -388,16 +480,19 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
     )
     assert done.returncode == 0, done.stderr + (tmp_path / "gather.log").read_text()
     curves = pd.read_csv(out["curves"])
-    assert curves.columns.tolist() == ["approach", "iteration", "n_acquired", "rmse_mean", "rmse_std", "n_splits"]
+    assert curves.columns.tolist() == [
+        "approach", "iteration", "n_acquired", "n_binaries", "rmse_mean", "rmse_std", "n_splits"
+    ]  # fmt: skip
     assert len(curves) == 6 and set(curves["n_splits"]) == {2}
     summary = pd.read_csv(out["summary"])
-    assert summary["approach"].tolist() == ["random", "gp_binaries"]
+    assert summary["approach"].tolist() == ["random", "gp_ard_equimolar"]
     assert len(pd.read_csv(out["per_split"])) == 12
-    # Endpoints: gp_binaries at iterations 1, 1, 2 (budgets of a 2-iteration run) on both splits, logged per row.
+    assert sorted(set(pd.read_csv(out["references"])["reference"])) == ["miedema", "whole_pool", "whole_pool_equimolar"]
+    # Endpoints: at iterations 1, 1, 2 (budgets of a 2-iteration run) on both splits, logged per row.
     ends = pd.read_csv(out["endpoints"])
     assert ends["budget_label"].tolist() == ["third", "two_thirds", "end"] and ends["iteration"].tolist() == [1, 1, 2]
-    assert set(ends["n_splits"]) == {2} and set(ends["approach"]) == {"gp_binaries"}
-    assert (tmp_path / "gather.log").read_text().count("gp_binaries at ") == 3
+    assert set(ends["n_splits"]) == {2} and set(ends["approach"]) == {"gp_ard_equimolar"}
+    assert (tmp_path / "gather.log").read_text().count("gp_ard_equimolar at ") == 3
 
 
 # ---------------------------------------------------------------------------- manifests of the intermediates
@@ -499,20 +594,11 @@ def test_rfe_gather_writes_feature_lists_that_al_block_verifies(tmp_path: Path, 
             "dataset": str(dataset),
             "elements": str(element_table_path()),
             "splits": str(splits),
-            "features_al": str(out["features_al"]),
+            "features_al": [str(out["features_al"])],
+            "gp_hyper": [],
         },
         "output": {"table": str(tmp_path / "random_0.csv")},
-        "params": {
-            "approach": "random",
-            "splits": [0],
-            "lgbm": FAST,
-            "batch_size": 2,
-            "n_iterations": 1,
-            "eval_features": None,
-            "gp": {},
-            "rtal": {},
-            "seed": SEED,
-        },
+        "params": {"approach": "random", "splits": [0], "design": "random", "run": {**RUN, "n_iterations": 1}},
         "log": str(tmp_path / "block.log"),
     }
     done = run_script("al_block.py", spec)

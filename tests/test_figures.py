@@ -14,6 +14,8 @@ import pytest
 from PIL import Image
 
 from hmixal import figures
+from hmixal.active_learning import APPROACHES, CURVE_COLUMNS, LABEL_USING, PAPER_APPROACHES, REFERENCE_COLUMNS, UNITS
+from hmixal.al_statistics import ENDPOINT_COLUMNS
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
 from hmixal.figures import (
@@ -273,34 +275,154 @@ def test_rfe_curve_plot(tmp_path: Path) -> None:
         rfe_curve_plot(curve.astype({"rmse_mean": object}).assign(rmse_mean=[5.0, "x", *[5.0] * 42]), png, pdf)
 
 
-def test_al_curves_plot(tmp_path: Path) -> None:
+AL_SPLITS = 12
+AL_BUDGETS = {"third": 7, "two_thirds": 14, "end": 20}
+
+
+@pytest.fixture(scope="module")
+def al_curves() -> pd.DataFrame:
+    """curves.csv of 11 approaches over 20 iterations of 4 units; the whole-curve approaches take 6 points per
+    binary, the point approaches revisit binaries (3 binaries per 4 points)."""
+    rows = []
+    for k, approach in enumerate(APPROACHES):
+        per_binary = 6.0 if UNITS[approach] == "whole curve" else 1.0
+        binaries = 3.0 if UNITS[approach] == "point" else 4.0
+        for it in range(21):
+            rows.append((approach, it, 4 * per_binary * it, binaries * it, 8.0 - 0.04 * (k + 1) * it ** 0.5,
+                         0.5 if it else None, AL_SPLITS))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def al_references() -> pd.DataFrame:
+    """references.csv: per split Miedema ≈ 8.1, whole pool ≈ 7.1, its equimolar points ≈ 7.3 kJ/mol."""
+    base = {"miedema": 8.1, "whole_pool": 7.1, "whole_pool_equimolar": 7.3}
     rows = [
-        {"approach": approach, "iteration": it, "n_acquired": 4 * it, "rmse_mean": 10 - k * 0.1 - it * 0.05,
-         "rmse_std": 0.5 if it else None, "n_splits": 12}
-        for k, approach in enumerate(figures.APPROACH_LABELS) for it in range(21)
+        (split, name, value + 0.01 * (split - 5.5), 40 if name == "whole_pool_equimolar" else 200, 40)
+        for split in range(AL_SPLITS)
+        for name, value in base.items()
+    ]
+    return pd.DataFrame(rows, columns=list(REFERENCE_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def al_endpoints() -> pd.DataFrame:
+    """endpoints.csv rows (approach ≠ random × budget) with the columns the figure draws."""
+    rows = [
+        {"approach": approach, "approach_number": k + 1, "budget_label": label, "iteration": it,
+         "n_iterations": 20, "n_splits": AL_SPLITS, "mean_difference_kJ_per_mol": -0.02 * k,
+         "ci95_corrected_low": -0.02 * k - 0.3, "ci95_corrected_high": -0.02 * k + 0.3,
+         "ci95_bootstrap_low": -0.02 * k - 0.08, "ci95_bootstrap_high": -0.02 * k + 0.08}
+        for k, approach in enumerate(APPROACHES) if approach != "random"
+        for label, it in AL_BUDGETS.items()
     ]  # fmt: skip
+    return pd.DataFrame(rows).reindex(columns=list(ENDPOINT_COLUMNS))
+
+
+def test_al_labels_number_every_approach_and_colours_differ_within_a_panel() -> None:
+    assert list(figures.APPROACH_LABELS) == list(APPROACHES)
+    for number, approach in enumerate(APPROACHES, start=1):
+        assert figures.APPROACH_LABELS[approach].startswith(f"{number} · ")
+        assert figures.APPROACH_LABELS[approach].endswith(UNITS[approach])
+    strategies = [a for a in APPROACHES if a not in PAPER_APPROACHES and a not in LABEL_USING]
+    for panel in ([*PAPER_APPROACHES, *LABEL_USING], ["random", *strategies, *LABEL_USING]):
+        looks = {(figures.APPROACH_COLOURS[a], figures.APPROACH_MARKERS.get(a)) for a in panel}
+        colours = {figures.APPROACH_COLOURS[a] for a in panel}
+        assert len(looks) == len(colours) == len(panel)  # within a panel the colour alone tells them apart
+
+
+def test_al_curves_plot_draws_three_panels_with_the_reference_lines(
+    tmp_path: Path, al_curves: pd.DataFrame, al_references: pd.DataFrame, al_endpoints: pd.DataFrame
+) -> None:
     png, pdf = tmp_path / "s2.png", tmp_path / "s2.pdf"
-    budgets = {"third": 7, "two_thirds": 14, "end": 20}
-    endpoints = pd.DataFrame(
-        [
-            {"approach": approach, "budget_label": label, "iteration": it, "n_splits": 12,
-             "mean_difference_kJ_per_mol": -0.1 * k, "ci95_corrected_low": -0.1 * k - 0.3,
-             "ci95_corrected_high": -0.1 * k + 0.3, "ci95_bootstrap_low": -0.1 * k - 0.1,
-             "ci95_bootstrap_high": -0.1 * k + 0.1}
-            for k, approach in enumerate(figures.APPROACH_LABELS) if approach != "random"
-            for label, it in budgets.items()
-        ]
-    )  # fmt: skip
-    data = al_curves_plot(pd.DataFrame(rows), png, pdf, endpoints)
+    data = al_curves_plot(al_curves, png, pdf, al_endpoints, al_references, design="random")
     check_image(png, pdf, "al_curves")
-    assert data["rmse_std"].isna().sum() == 0  # an empty spread is drawn as none
+    assert list(data.columns) == list(figures.AL_PLOTTED_COLUMNS)
+    curves = data[data["kind"] == "approach"]
+    strategies = [a for a in APPROACHES if a not in PAPER_APPROACHES and a not in LABEL_USING]
+    assert set(curves.loc[curves["panel"] == "a", "series"]) == {*PAPER_APPROACHES, *LABEL_USING}
+    assert set(curves.loc[curves["panel"] == "b", "series"]) == {"random", *strategies, *LABEL_USING}
+    # (a) is drawn against the iteration, (b) against the binaries acquired.
+    assert (curves.loc[curves["panel"] == "a", "x"] == curves.loc[curves["panel"] == "a", "iteration"]).all()
+    assert (curves.loc[curves["panel"] == "b", "x"] == curves.loc[curves["panel"] == "b", "n_binaries"]).all()
+    # The whole-curve approaches say what a binary costs in points.
+    assert (
+        curves.loc[(curves["panel"] == "b") & (curves["series"] == "gp_curves"), "label"]
+        .iloc[0]
+        .endswith("(≈ 6.0 points per binary)")
+    )
+    assert curves["rmse_std"].isna().sum() == 0  # an empty spread is drawn as none
     # The band is the 95 % interval of the mean: t(11) · 0.5 / √12 where the spread is 0.5.
-    assert data["rmse_ci95_half"].max() == pytest.approx(2.200985 * 0.5 / np.sqrt(12), rel=1e-5)
-    with pytest.raises(InputError, match=r"column budget_label: 'half' is not one of"):
-        al_curves_plot(pd.DataFrame(rows), png, pdf, endpoints.assign(budget_label="half"))
-    al_curves_plot(pd.DataFrame(rows), png, pdf)  # without the endpoints: the curves alone
-    with pytest.raises(InputError, match=r":2: column approach: 'greedy' is not one of"):
-        al_curves_plot(pd.DataFrame(rows).assign(approach=["greedy", *[r["approach"] for r in rows[1:]]]), png, pdf)
+    assert curves["rmse_ci95_half"].max() == pytest.approx(2.200985 * 0.5 / np.sqrt(12), rel=1e-5)
+    lines = data[data["kind"] == "reference"]
+    assert sorted(lines["panel"]) == ["a"] * 3 + ["b"] * 3
+    means = al_references.groupby("reference")["rmse"].mean()
+    for row in lines.itertuples():
+        assert row.rmse_mean == pytest.approx(means[row.series]) and row.n_splits == AL_SPLITS
+    assert lines.set_index(["panel", "series"]).loc[("a", "miedema"), "rmse_mean"] == pytest.approx(8.1)
+    differences = data[data["panel"] == "c"]
+    assert len(differences) == 10 * 3 and set(differences["kind"]) == {"paired_difference"}
+    assert (differences["x"] == differences["mean_difference_kJ_per_mol"]).all()
+
+
+def test_al_curves_plot_draws_the_approaches_a_run_has(
+    tmp_path: Path, al_curves: pd.DataFrame, al_references: pd.DataFrame, al_endpoints: pd.DataFrame
+) -> None:
+    png, pdf = tmp_path / "s.png", tmp_path / "s.pdf"
+    paper = al_curves[al_curves["approach"].isin(PAPER_APPROACHES)]
+    data = al_curves_plot(paper, png, pdf, al_endpoints[al_endpoints["approach"].isin(PAPER_APPROACHES)],
+                          al_references, design="cluster")  # fmt: skip
+    check_image(png, pdf, "al_curves")
+    assert set(data["panel"]) == {"a", "c"}  # no strategy of hmixal's: no panel (b)
+    assert set(data.loc[data["kind"] == "approach", "series"]) == set(PAPER_APPROACHES)
+    some = al_curves[al_curves["approach"].isin(["random", "gp_equimolar", "random_curves"])]
+    data = al_curves_plot(some, png, pdf)  # neither endpoints nor references: panels (a) and (b) alone
+    check_image(png, pdf, "al_curves")
+    assert set(data["panel"]) == {"a", "b"} and set(data["kind"]) == {"approach"}
+    assert set(data.loc[data["panel"] == "b", "series"]) == {"random", "gp_equimolar", "random_curves"}
+
+
+def test_al_curves_plot_names_the_file_and_line_of_a_bad_row(
+    tmp_path: Path, al_curves: pd.DataFrame, al_references: pd.DataFrame, al_endpoints: pd.DataFrame
+) -> None:
+    png, pdf = tmp_path / "s.png", tmp_path / "s.pdf"
+    references = tmp_path / "references.csv"
+    al_references.assign(reference=["miedema", "whole_pool", "whole_pool_equimolar", "ceiling"] * 9).to_csv(
+        references, index=False
+    )
+    with pytest.raises(InputError, match=r"references\.csv:5: column reference: 'ceiling' is not one of miedema"):
+        al_curves_plot(al_curves, png, pdf, al_endpoints, references)
+    al_references.iloc[[0, 1, 0]].to_csv(references, index=False)
+    with pytest.raises(InputError, match=r"references\.csv:4: split 0, reference miedema appears more than once"):
+        al_curves_plot(al_curves, png, pdf, al_endpoints, references)
+    curves = tmp_path / "curves.csv"
+    al_curves.assign(approach=["greedy", *al_curves["approach"].iloc[1:]]).to_csv(curves, index=False)
+    with pytest.raises(InputError, match=r"curves\.csv:2: column approach: 'greedy' is not one of random, "):
+        al_curves_plot(curves, png, pdf)
+    with pytest.raises(InputError, match=r">:4: approach random, iteration 0 appears more than once"):
+        al_curves_plot(al_curves.iloc[[0, 1, 0]], png, pdf)
+    with pytest.raises(InputError, match=r"column budget_label: 'half' is not one of third, two_thirds, end"):
+        al_curves_plot(al_curves, png, pdf, al_endpoints.assign(budget_label="half"))
+    # random is what every endpoint row is compared with: a row for it is an error, not a silent drop.
+    with pytest.raises(InputError, match=r":2: column approach: 'random' is not one of rtal_points"):
+        al_curves_plot(al_curves, png, pdf, al_endpoints.assign(approach=["random", *al_endpoints["approach"][1:]]))
+    with pytest.raises(InputError, match=r"lacks column\(s\): n_binaries"):
+        al_curves_plot(al_curves.drop(columns="n_binaries"), png, pdf)
+    with pytest.raises(InputError, match=r"unknown test design 'grid': choose one of random, cluster"):
+        al_curves_plot(al_curves, png, pdf, design="grid")
+
+
+def test_render_passes_the_al_references_and_design(
+    tmp_path: Path, al_curves: pd.DataFrame, al_references: pd.DataFrame, al_endpoints: pd.DataFrame
+) -> None:
+    inputs = {}
+    for name, table in (("curves", al_curves), ("endpoints", al_endpoints), ("references", al_references)):
+        inputs[name] = str(tmp_path / f"{name}.csv")
+        table.to_csv(inputs[name], index=False)
+    png, pdf = tmp_path / "s7.png", tmp_path / "s7.pdf"
+    data = render("al_curves", inputs, png, pdf, {"design": "cluster"})
+    check_image(png, pdf, "al_curves")
+    assert set(data["panel"]) == {"a", "b", "c"} and (data["kind"] == "reference").sum() == 6
 
 
 def test_kmeans_scan_plot(tmp_path: Path) -> None:

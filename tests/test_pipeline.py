@@ -33,9 +33,11 @@ TABLES = (
     "results/model/hmixal_liquid_tdb_check.csv",
     "results/model/model_card.json",
     "results/calphad/espei_aimd_index.csv",
-    "results/active_learning/curves.csv",
-    "results/active_learning/summary.csv",
-    "results/active_learning/endpoints.csv",
+    "results/active_learning/random/curves.csv",
+    "results/active_learning/random/summary.csv",
+    "results/active_learning/random/endpoints.csv",
+    "results/active_learning/random/references.csv",
+    "results/active_learning/cluster/endpoints.csv",
 )
 
 
@@ -233,6 +235,7 @@ FIGURE_FILES = {
     "fig5_cp_s_ratios": "cp_s_ratios",
     "figS1_rfe": "rfe",
     "figS2_al_curves": "al_curves",
+    "figS7_al_extrapolation": "al_curves",
     "figS3_kmeans_al": "kmeans_scan",
     "figS4_kmeans_cps": "kmeans_scan",
     "figS5_cluster_map": "cluster_map",

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from hmixal.errors import InputError
+from hmixal.features import PAPER_AL_FEATURES
 from hmixal.gp import GaussianProcess, GPHyper, Standardiser
 from hmixal.io import write_csv
 from hmixal.miedema_model import hmix
@@ -17,7 +18,6 @@ from hmixal.resources import element_table_path
 from hmixal.systems import all_binaries, binary_grid, composition_grid
 from hmixal.uncertainty import (
     MAP_COLUMNS,
-    PAPER_AL_FEATURES,
     HyperSettings,
     condition_gp,
     dataset_coverage,

@@ -1,20 +1,31 @@
-"""Active-learning benchmark (seed supplementary note 2): five acquisition approaches on shared splits.
+"""Active-learning benchmark (seed supplementary note 2): acquisition approaches on shared splits.
 
-The binaries are split N times into train / test / pool (:func:`make_splits`, one table shared by every
-approach). In one split, an approach starts from the train set, acquires ``batch_size`` points from the
-pool per iteration, and after each iteration (and at iteration 0) a LightGBM evaluator is trained on
-train + acquired points and scored by RMSE on the test set. The approaches (seed, suppl. note 2):
+The binaries are split N times into train / test / pool (:func:`make_splits` for the paper's random design,
+:mod:`hmixal.al_designs` for the held-out-cluster design; one table shared by every approach). In one split, an
+approach starts from the train set, acquires ``batch_size`` units from the pool per iteration, and after each
+iteration (and at iteration 0) an evaluator (:mod:`hmixal.al_evaluator`) is trained on train + acquired points and
+scored by RMSE on the test set. The seed's five approaches (suppl. note 2), then hmixal's:
 
-1. ``random``        — random pool binaries; the point nearest x_B = 0.5 of each; the binary leaves the pool.
-2. ``rtal_points``   — RT-AL over the pool's points; a binary may be picked again (its other points stay).
-3. ``rtal_binaries`` — RT-AL over the pool binaries (each represented by its equimolar-nearest point); the
-                       binary leaves the pool.
-4. ``gp_points``     — GP most-uncertain pool points, batch chosen by sequential conditioning of the variance.
-5. ``gp_binaries``   — as 4, but a picked point's binary leaves the pool (also within the batch).
+1. ``random``              — random pool binaries; the point nearest x_B = 0.5 of each; the binary leaves the pool.
+2. ``rtal_points``         — RT-AL over the pool's points; a binary may be picked again (its other points stay).
+3. ``rtal_binaries``       — RT-AL over the pool binaries (each represented by its equimolar-nearest point); the
+                             binary leaves the pool.
+4. ``gp_points``           — GP most-uncertain pool points, batch chosen by sequential conditioning of the variance.
+5. ``gp_binaries``         — as 4, but a picked point's binary leaves the pool (also within the batch).
+6. ``gp_equimolar``        — as 4 over the pool binaries' equimolar points only; the binary leaves the pool: what one
+                             AIMD run per binary gives (the realistic AIMD strategy).
+7. ``gp_ard_equimolar``    — as 6 with one kernel length scale per feature (ARD), warm-started from 6's.
+8. ``committee_equimolar`` — the equimolar points where a bootstrap committee of the evaluator disagrees most.
+9. ``random_curves``       — random pool binaries, each with its whole curve: what a calorimetric study gives.
+10. ``gp_curves``          — the binaries of 5's picks, each with its whole curve.
+11. ``oracle_equimolar``   — uses the labels: the equimolar points of largest current evaluator error; a reference
+                             for how much a perfect error ranking would buy, not a strategy.
 
-RT-AL and the GP use the 10 active-learning features, standardised with the split's train-set statistics;
-their target is the evaluator's, y = data − Miedema. :func:`learning_curves` and :func:`summarise` gather
-per-split tables into mean curves and a comparison with the random reference.
+RT-AL and the GP use the active-learning features, standardised with the split's train-set statistics; their
+target is the evaluator's, y = data − Miedema. Costs are counted per iteration (``batch_size`` binaries for the
+binary units) and in binaries acquired (``n_binaries``). :func:`reference_rmse` gives each split's reference
+lines (Miedema alone, the whole pool), :func:`learning_curves` and :func:`summarise` gather per-split tables into
+mean curves and a comparison with the random reference.
 """
 
 from __future__ import annotations
@@ -22,28 +33,64 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hmixal.al_designs import binary_weighted_rmse, common_iterations, weighs_binaries
+from hmixal.al_evaluator import EvaluatorSettings, fit_predict
+from hmixal.dataset import read_table
 from hmixal.errors import InputError
+from hmixal.features import PAPER_AL_FEATURES
 from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
 from hmixal.manifest import read_verified_csv, read_verified_text
-from hmixal.model import ModelData, regressor
+from hmixal.model import FeatureSource, ModelData, model_data
 from hmixal.rtal import rtal_select
 from hmixal.splits import derive_seed
 
 log = logging.getLogger(__name__)
 
-APPROACHES: tuple[str, ...] = ("random", "rtal_points", "rtal_binaries", "gp_points", "gp_binaries")
+PAPER_APPROACHES: tuple[str, ...] = ("random", "rtal_points", "rtal_binaries", "gp_points", "gp_binaries")
+APPROACHES: tuple[str, ...] = (
+    *PAPER_APPROACHES,
+    "gp_equimolar",
+    "gp_ard_equimolar",
+    "committee_equimolar",
+    "random_curves",
+    "gp_curves",
+    "oracle_equimolar",
+)
+# What one acquisition unit is, per approach (docs/active_learning.md, the figure's legend).
+UNITS: dict[str, str] = {
+    "random": "equimolar point",
+    "rtal_points": "point",
+    "rtal_binaries": "equimolar point",
+    "gp_points": "point",
+    "gp_binaries": "point, binary removed",
+    "gp_equimolar": "equimolar point",
+    "gp_ard_equimolar": "equimolar point",
+    "committee_equimolar": "equimolar point",
+    "random_curves": "whole curve",
+    "gp_curves": "whole curve",
+    "oracle_equimolar": "equimolar point",
+}
+LABEL_USING: tuple[str, ...] = ("oracle_equimolar",)  # read the pool's labels to choose: reference lines
+ARD_APPROACHES: tuple[str, ...] = ("gp_ard_equimolar",)
 REFERENCE = "random"
+# Reference lines per split (reference_rmse): Miedema alone, and the evaluator given the whole pool.
+REFERENCE_LINES: tuple[str, ...] = ("miedema", "whole_pool", "whole_pool_equimolar")
+REFERENCE_COLUMNS: tuple[str, ...] = ("split", "reference", "rmse", "n_points", "n_binaries")
 ROLES: tuple[str, ...] = ("train", "test", "pool")
 SPLIT_COLUMNS: tuple[str, ...] = ("split", "binary", "role")
-RESULT_COLUMNS: tuple[str, ...] = ("approach", "split", "iteration", "n_acquired", "rmse", "acquired_rows")
-CURVE_COLUMNS: tuple[str, ...] = ("approach", "iteration", "n_acquired", "rmse_mean", "rmse_std", "n_splits")
+RESULT_COLUMNS: tuple[str, ...] = (
+    "approach", "split", "iteration", "n_acquired", "n_binaries", "rmse", "acquired_rows"
+)  # fmt: skip
+CURVE_COLUMNS: tuple[str, ...] = (
+    "approach", "iteration", "n_acquired", "n_binaries", "rmse_mean", "rmse_std", "n_splits"
+)  # fmt: skip
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "approach",
     "approach_number",
@@ -164,8 +211,7 @@ class GPOptions:
     """GP acquisition settings: hyper-parameter refit schedule and PHYSBO learning effort."""
 
     refit_every: int = 0  # 0: learn once per split on the train set; k > 0: relearn every k iterations
-    n_starts: int = 5  # random starts of the first (cold) hyper-parameter fit
-    ard: bool = False
+    n_starts: int = 5  # random starts of the first (cold) isotropic hyper-parameter fit
 
 
 @dataclass(frozen=True)
@@ -175,6 +221,13 @@ class RTALOptions:
     min_samples_leaf: int = 5
     max_leaf_nodes: int | None = None
     max_iter: int = 10
+
+
+@dataclass(frozen=True)
+class CommitteeOptions:
+    """Bootstrap committee (approach 8): members trained on binaries resampled with replacement."""
+
+    n_members: int = 4
 
 
 @dataclass(frozen=True)
@@ -189,6 +242,9 @@ class BenchmarkSettings:
     eval_features: tuple[str, ...] | None = None  # None: all 44 candidate features
     gp: GPOptions = field(default_factory=GPOptions)
     rtal: RTALOptions = field(default_factory=RTALOptions)
+    committee: CommitteeOptions = field(default_factory=CommitteeOptions)
+    evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
+    weight_per_binary: bool = False  # test RMSE with every test binary weighing the same (cluster design)
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -198,35 +254,84 @@ class BenchmarkSettings:
             raise ValueError(f"n_iterations must be ≥ 1 or None, got {self.n_iterations}")
         if self.gp.refit_every < 0:
             raise ValueError(f"gp.refit_every must be ≥ 0, got {self.gp.refit_every}")
+        if self.committee.n_members < 2:
+            raise ValueError(f"committee.n_members must be ≥ 2 (a spread needs two), got {self.committee.n_members}")
+
+
+FEATURE_LISTS: tuple[str, ...] = ("paper", "rfe")
+
+
+def al_feature_list(spec: str | Sequence[str], rfe_list: str | Path | None, known: Sequence[str]) -> tuple[str, ...]:
+    """The acquisition features a config names: ``paper`` (the seed's ten, chosen without this benchmark's test
+    binaries), ``rfe`` (the RFE study's list in ``rfe_list``, chosen on the whole dataset) or a list of names."""
+    if isinstance(spec, str):
+        if spec == "paper":
+            return PAPER_AL_FEATURES
+        if spec == "rfe":
+            if rfe_list is None:
+                raise ValueError("active_learning.features: rfe needs the RFE study's feature list")
+            return read_feature_list(rfe_list, known)
+        raise ValueError(f"active_learning.features must be one of {list(FEATURE_LISTS)} or a list, got {spec!r}")
+    unknown = [f for f in spec if f not in known]
+    if unknown or not spec or len(set(spec)) != len(spec):
+        raise ValueError(f"active_learning.features: unknown, repeated or no feature names in {list(spec)}")
+    return tuple(spec)
 
 
 def benchmark_settings(
-    params: Any, features_al: str | Path, feature_names: Sequence[str], threads: int
+    run: Mapping[str, Any],
+    design: str,
+    features_al: str | Path | Sequence[str | Path] | None,
+    feature_names: Sequence[str],
+    threads: int,
 ) -> BenchmarkSettings:
-    """The settings of a rule's params (lgbm, seed, batch_size, n_iterations, eval_features, gp, rtal as attributes)
-    and its AL feature list: one reading for every AL job."""
-    eval_features = None if params.eval_features is None else tuple(params.eval_features)
+    """The settings of a rule's ``run`` mapping (config active_learning's features, lgbm, batch_size, n_iterations,
+    eval_features, gp, rtal, committee, evaluator, and the root seed) for a test design: one reading for every AL
+    job. ``features_al``: the RFE's AL list (a path, or the rule's input list of zero or one path)."""
+    if isinstance(features_al, (list, tuple)):
+        features_al = features_al[0] if features_al else None
+    eval_features = None if run["eval_features"] is None else tuple(run["eval_features"])
     return BenchmarkSettings(
-        al_features=read_feature_list(features_al, feature_names),
-        lgbm=dict(params.lgbm),
-        root_seed=params.seed,
-        batch_size=params.batch_size,
-        n_iterations=params.n_iterations,
+        al_features=al_feature_list(run["features"], features_al, feature_names),
+        lgbm=dict(run["lgbm"]),
+        root_seed=int(run["seed"]),
+        batch_size=run["batch_size"],
+        n_iterations=run["n_iterations"],
         eval_features=eval_features,
-        gp=GPOptions(**params.gp),
-        rtal=RTALOptions(**params.rtal),
+        gp=GPOptions(**run["gp"]),
+        rtal=RTALOptions(**run["rtal"]),
+        committee=CommitteeOptions(**run["committee"]),
+        evaluator=EvaluatorSettings.from_mapping(run["evaluator"]),
+        weight_per_binary=weighs_binaries(design),
         threads=threads,
     )
 
 
-def read_split_hypers(path: str | Path) -> dict[int, GPHyper]:
-    """The shared first GP hyper-parameters of a block's splits (rule al_gp_hyper), keyed by split."""
+def load_benchmark(
+    inputs: Any, run: Mapping[str, Any], design: str, threads: int
+) -> tuple[ModelData, pd.DataFrame, BenchmarkSettings]:
+    """A rule's dataset, splits and settings: ``inputs`` has the paths ``dataset``, ``elements``, ``splits`` and
+    ``features_al`` (the RFE list, or an empty list when the config names the features).
+
+    ``n_iterations: null`` becomes the design's common length (:func:`hmixal.al_designs.common_iterations`): the
+    held-out designs' pools differ in size from split to split, and the fixed budgets need one run length."""
+    data = model_data(read_table(inputs.dataset), FeatureSource(inputs.elements))
+    settings = benchmark_settings(run, design, inputs.features_al, data.feature_names, threads)
+    splits = read_splits(inputs.splits)
+    if settings.n_iterations is None:
+        settings = replace(settings, n_iterations=common_iterations(splits, settings.batch_size))
+    return data, splits, settings
+
+
+def read_split_hypers(path: str | Path) -> dict[int, dict[str, GPHyper]]:
+    """The shared first GP hyper-parameters of a block's splits (rule al_gp_hyper): split → kind → hyper-parameters,
+    kind ``isotropic`` (and ``ard`` when an ARD approach runs)."""
     import json
 
     try:
         record = json.loads(read_verified_text(path))
-        return {int(split): GPHyper.from_dict(d) for split, d in record.items()}
-    except (ValueError, KeyError, TypeError) as exc:
+        return {int(s): {kind: GPHyper.from_dict(d) for kind, d in kinds.items()} for s, kinds in record.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(path, None, f"not a table of GP hyper-parameters per split: {exc}") from exc
 
 
@@ -247,17 +352,18 @@ class _Split:
     Z: np.ndarray  # AL features, standardised with the train set's statistics
     scaler: Standardiser
     equimolar: dict[str, int]
-    X_eval: np.ndarray
     settings: BenchmarkSettings
 
 
 @dataclass
 class _State:
-    """What changes during a run: the acquired rows, the pool rows still available, the GP hyper-parameters."""
+    """What changes during a run: the acquired rows, the pool rows still available, the GP hyper-parameters and the
+    last evaluator's predictions (every row; the oracle ranks by their error)."""
 
     acquired: list[int]
     available: np.ndarray
     hyper: GPHyper | None = None
+    prediction: np.ndarray | None = None
 
 
 def _drop_binaries(ctx: _Split, state: _State, rows: Sequence[int]) -> None:
@@ -265,12 +371,32 @@ def _drop_binaries(ctx: _Split, state: _State, rows: Sequence[int]) -> None:
         state.available &= ctx.data.groups != ctx.data.groups[r]
 
 
-def _pick_random(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+def _whole_curves(ctx: _Split, state: _State, rows: Sequence[int]) -> list[int]:
+    """Every available pool row of the binaries of ``rows`` (a whole measured curve each); they leave the pool."""
+    picked = np.isin(ctx.data.groups, ctx.data.groups[np.asarray(rows, dtype=np.int64)]) & state.available
+    state.available &= ~picked
+    return [int(r) for r in np.flatnonzero(picked)]
+
+
+def _equimolar_candidates(ctx: _Split, state: _State) -> np.ndarray:
+    """The equimolar-nearest row of every binary still in the pool."""
+    return np.array([ctx.equimolar[b] for b in np.unique(ctx.data.groups[state.available])], dtype=np.int64)
+
+
+def _random_binaries(ctx: _Split, state: _State, rng: np.random.Generator) -> list[int]:
     remaining = np.unique(ctx.data.groups[state.available])
     chosen = rng.choice(remaining, size=min(ctx.settings.batch_size, remaining.size), replace=False)
-    picks = [ctx.equimolar[b] for b in chosen]
+    return [ctx.equimolar[b] for b in chosen]
+
+
+def _pick_random(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    picks = _random_binaries(ctx, state, rng)
     _drop_binaries(ctx, state, picks)
     return picks
+
+
+def _pick_random_curves(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    return _whole_curves(ctx, state, _random_binaries(ctx, state, rng))
 
 
 def _labelled(ctx: _Split, state: _State) -> np.ndarray:
@@ -301,57 +427,83 @@ def _pick_rtal_points(ctx: _Split, state: _State, iteration: int, rng: np.random
 
 
 def _pick_rtal_binaries(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
-    remaining = np.unique(ctx.data.groups[state.available])
-    candidates = np.array([ctx.equimolar[b] for b in remaining], dtype=np.int64)
-    picks = _rtal(ctx, state, candidates, iteration, "rtal_binaries")
+    picks = _rtal(ctx, state, _equimolar_candidates(ctx, state), iteration, "rtal_binaries")
     _drop_binaries(ctx, state, picks)
     return picks
 
 
-def _gp(ctx: _Split, state: _State, iteration: int, one_per_group: bool) -> list[int]:
+def _gp_select(ctx: _Split, state: _State, iteration: int, candidates: np.ndarray, one_per_group: bool) -> list[int]:
+    """The GP's batch among ``candidates``: largest latent variance, conditioned pick by pick."""
     labelled = _labelled(ctx, state)
-    o = ctx.settings.gp
-    # Hyper-parameters are learnt on the train set at the first iteration (same seed for approaches 4 and 5,
-    # so both start from the same GP) and, with refit_every = k, relearnt warm-started every k iterations.
-    seed = derive_seed(ctx.settings.root_seed, "al-gp", ctx.split, iteration)
     if state.hyper is None:
-        state.hyper = _first_hyper(ctx)
-    elif o.refit_every and (iteration - 1) % o.refit_every == 0:
-        state.hyper = learn_hyper(ctx.Z[labelled], ctx.data.y[labelled], seed, ard=o.ard, initial=state.hyper)
+        raise ValueError(f"split {ctx.split}: a GP approach needs the split's hyper-parameters (split_hypers)")
+    if ctx.settings.gp.refit_every and iteration > 1 and (iteration - 1) % ctx.settings.gp.refit_every == 0:
+        seed = derive_seed(ctx.settings.root_seed, "al-gp", ctx.split, iteration)
+        state.hyper = learn_hyper(ctx.Z[labelled], ctx.data.y[labelled], seed, ard=state.hyper.ard, initial=state.hyper)
     # Z is already standardised: condition with an identity standardiser.
     identity = Standardiser(np.zeros(ctx.Z.shape[1]), np.ones(ctx.Z.shape[1]))
     gp = GaussianProcess(ctx.Z[labelled], ctx.data.y[labelled], state.hyper, identity)
-    candidates = np.flatnonzero(state.available)
     chosen = gp.select_batch(
         ctx.Z[candidates], ctx.settings.batch_size, groups=ctx.data.groups[candidates], one_per_group=one_per_group
     )
-    picks = [int(candidates[i]) for i in chosen]
-    if one_per_group:
-        _drop_binaries(ctx, state, picks)
-    else:
-        state.available[picks] = False
-    return picks
-
-
-def _first_hyper(ctx: _Split) -> GPHyper:
-    """The hyper-parameters every GP approach starts a split with: learnt on its train set at iteration 1."""
-    o = ctx.settings.gp
-    seed = derive_seed(ctx.settings.root_seed, "al-gp", ctx.split, 1)
-    return learn_hyper(ctx.Z[ctx.train], ctx.data.y[ctx.train], seed, ard=o.ard, n_starts=o.n_starts)
-
-
-def split_hyper(data: ModelData, splits: pd.DataFrame, split: int, settings: BenchmarkSettings) -> GPHyper:
-    """The first GP hyper-parameters of a split, learnt once and shared by every GP approach (rule al_gp_hyper):
-    the same values each approach would learn itself, since all start from the same train set and seed."""
-    return _first_hyper(_context(data, splits, split, settings))
+    return [int(candidates[i]) for i in chosen]
 
 
 def _pick_gp_points(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
-    return _gp(ctx, state, iteration, one_per_group=False)
+    picks = _gp_select(ctx, state, iteration, np.flatnonzero(state.available), one_per_group=False)
+    state.available[picks] = False
+    return picks
 
 
 def _pick_gp_binaries(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
-    return _gp(ctx, state, iteration, one_per_group=True)
+    picks = _gp_select(ctx, state, iteration, np.flatnonzero(state.available), one_per_group=True)
+    _drop_binaries(ctx, state, picks)
+    return picks
+
+
+def _pick_gp_equimolar(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    picks = _gp_select(ctx, state, iteration, _equimolar_candidates(ctx, state), one_per_group=True)
+    _drop_binaries(ctx, state, picks)
+    return picks
+
+
+def _pick_gp_curves(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    return _whole_curves(ctx, state, _gp_select(ctx, state, iteration, np.flatnonzero(state.available), True))
+
+
+def _top(score: np.ndarray, candidates: np.ndarray, n: int) -> list[int]:
+    """The ``n`` candidates of largest score (ties: lower row first)."""
+    order = np.lexsort((candidates, -score))
+    return [int(candidates[i]) for i in order[:n]]
+
+
+def _pick_committee(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    # Members see the labelled binaries resampled with replacement (a binary's rows stay together), so their
+    # spread reflects which binaries the evaluator happened to get — the uncertainty acquisition should reduce.
+    labelled = _labelled(ctx, state)
+    candidates = _equimolar_candidates(ctx, state)
+    binaries = ctx.data.groups[labelled]
+    names = np.unique(binaries)
+    rows_of = {b: labelled[binaries == b] for b in names}
+    predictions = np.empty((ctx.settings.committee.n_members, candidates.size))
+    for member in range(ctx.settings.committee.n_members):
+        seed = derive_seed(ctx.settings.root_seed, "al-committee", ctx.split, iteration, member)
+        draw = np.random.default_rng(seed).choice(names, size=names.size, replace=True)
+        rows = np.concatenate([rows_of[b] for b in draw])
+        predictions[member] = _fit_predict(ctx.settings, ctx.data, rows, candidates, seed)
+    picks = _top(predictions.var(axis=0), candidates, ctx.settings.batch_size)
+    _drop_binaries(ctx, state, picks)
+    return picks
+
+
+def _pick_oracle(ctx: _Split, state: _State, iteration: int, rng: np.random.Generator) -> list[int]:
+    if state.prediction is None:
+        raise ValueError("the oracle needs the previous evaluation's predictions")
+    candidates = _equimolar_candidates(ctx, state)
+    error = np.abs(state.prediction[candidates] - ctx.data.y[candidates])  # the labels: not available in practice
+    picks = _top(error, candidates, ctx.settings.batch_size)
+    _drop_binaries(ctx, state, picks)
+    return picks
 
 
 _PICKERS = {
@@ -360,16 +512,39 @@ _PICKERS = {
     "rtal_binaries": _pick_rtal_binaries,
     "gp_points": _pick_gp_points,
     "gp_binaries": _pick_gp_binaries,
+    "gp_equimolar": _pick_gp_equimolar,
+    "gp_ard_equimolar": _pick_gp_equimolar,
+    "committee_equimolar": _pick_committee,
+    "random_curves": _pick_random_curves,
+    "gp_curves": _pick_gp_curves,
+    "oracle_equimolar": _pick_oracle,
 }
 
 
-def _evaluate(ctx: _Split, state: _State) -> float:
-    rows = _labelled(ctx, state)
-    seed = derive_seed(ctx.settings.root_seed, "al-eval", ctx.split)  # one evaluator seed per split: paired runs
-    est = regressor(ctx.settings.lgbm, seed, ctx.settings.threads).fit(ctx.X_eval[rows], ctx.data.y[rows])
+def _fit_predict(
+    settings: BenchmarkSettings, data: ModelData, rows: np.ndarray, predict_rows: np.ndarray, seed: int
+) -> np.ndarray:
+    """The benchmark's evaluator trained on ``rows``: its predicted y of ``predict_rows``."""
+    return fit_predict(
+        settings.evaluator, settings.lgbm, data, settings.eval_features, rows, predict_rows, seed, settings.threads
+    )
+
+
+def _test_rmse(ctx: _Split, prediction: np.ndarray) -> float:
     test = np.flatnonzero(ctx.test)
-    residual = est.predict(ctx.X_eval[test]) - ctx.data.y[test]
+    residual = prediction[test] - ctx.data.y[test]
+    if ctx.settings.weight_per_binary:
+        return binary_weighted_rmse(residual, ctx.data.groups[test])
     return float(np.sqrt(np.mean(residual**2)))
+
+
+def _evaluate(ctx: _Split, state: _State) -> float:
+    """Train the evaluator on the labelled rows; keep its predictions of every row; the test RMSE."""
+    seed = derive_seed(ctx.settings.root_seed, "al-eval", ctx.split)  # one evaluator seed per split: paired runs
+    rows = _labelled(ctx, state)
+    everything = np.arange(ctx.data.y.size)
+    state.prediction = _fit_predict(ctx.settings, ctx.data, rows, everything, seed)
+    return _test_rmse(ctx, state.prediction)
 
 
 def _context(data: ModelData, splits: pd.DataFrame, split: int, settings: BenchmarkSettings) -> _Split:
@@ -379,11 +554,49 @@ def _context(data: ModelData, splits: pd.DataFrame, split: int, settings: Benchm
     train, test, pool = split_masks(splits, split, data.groups)
     Z_raw = data.columns(settings.al_features)
     scaler = Standardiser.fit(Z_raw[train])  # train-set statistics only: the test set never shapes acquisition
-    X_eval = data.X if settings.eval_features is None else data.columns(settings.eval_features)
     return _Split(
         data, split, train, test, pool, scaler.transform(Z_raw), scaler,
-        equimolar_rows(data.frame, np.flatnonzero(pool)), X_eval, settings,
+        equimolar_rows(data.frame, np.flatnonzero(pool)), settings,
     )  # fmt: skip
+
+
+def split_hypers(
+    data: ModelData, splits: pd.DataFrame, split: int, settings: BenchmarkSettings, ard: bool = False
+) -> dict[str, GPHyper]:
+    """A split's first GP hyper-parameters, learnt once on its train set and shared by every GP approach (rule
+    al_gp_hyper): ``isotropic`` (approaches 4–6, 10) and, with ``ard``, ``ard`` warm-started from it (approach 7)."""
+    ctx = _context(data, splits, split, settings)
+    seed = derive_seed(settings.root_seed, "al-gp", split, 1)
+    Z, y = ctx.Z[ctx.train], data.y[ctx.train]
+    hypers = {"isotropic": learn_hyper(Z, y, seed, n_starts=settings.gp.n_starts)}
+    if ard:
+        hypers["ard"] = learn_hyper(Z, y, seed, ard=True, initial=hypers["isotropic"].as_ard())
+    return hypers
+
+
+def reference_rmse(data: ModelData, splits: pd.DataFrame, split: int, settings: BenchmarkSettings) -> pd.DataFrame:
+    """A split's reference lines: Miedema alone (no correction), and the evaluator trained on the train set plus the
+    whole pool (every point) or the pool's equimolar points — the ceilings the acquisition curves run towards."""
+    ctx = _context(data, splits, split, settings)
+    seed = derive_seed(settings.root_seed, "al-eval", split)  # the approaches' evaluator seed: same scale
+    train = np.flatnonzero(ctx.train)
+    pool = np.flatnonzero(ctx.pool)
+    everything = np.arange(data.y.size)
+    records = [{"reference": "miedema", "rmse": _test_rmse(ctx, np.zeros(data.y.size)), "rows": np.array([], int)}]
+    for name, added in (("whole_pool", pool), ("whole_pool_equimolar", np.array(sorted(ctx.equimolar.values())))):
+        rows = np.sort(np.concatenate([train, added]))
+        prediction = _fit_predict(settings, data, rows, everything, seed)
+        records.append({"reference": name, "rmse": _test_rmse(ctx, prediction), "rows": added})
+    table = pd.DataFrame(
+        {
+            "split": split,
+            "reference": [r["reference"] for r in records],
+            "rmse": [r["rmse"] for r in records],
+            "n_points": [r["rows"].size for r in records],
+            "n_binaries": [np.unique(data.groups[r["rows"]]).size for r in records],
+        }
+    )
+    return table[list(REFERENCE_COLUMNS)]
 
 
 def run_split(
@@ -392,18 +605,23 @@ def run_split(
     split: int,
     approach: str,
     settings: BenchmarkSettings,
-    hyper: GPHyper | None = None,
+    hypers: Mapping[str, GPHyper] | None = None,
 ) -> pd.DataFrame:
     """Learning curve of one approach on one split: a row per iteration (RMSE on test, rows acquired).
 
-    ``hyper``: the split's first GP hyper-parameters when already learnt (:func:`split_hyper`), else learnt here."""
+    ``hypers``: the split's first GP hyper-parameters (:func:`split_hypers`); learnt here when not given."""
     if approach not in _PICKERS:
         raise ValueError(f"unknown approach {approach!r}; choose from {list(APPROACHES)}")
     ctx = _context(data, splits, split, settings)
+    hyper = None
+    if "gp" in approach:
+        ard = approach in ARD_APPROACHES
+        hypers = hypers or split_hypers(data, splits, split, settings, ard=ard)
+        hyper = hypers["ard" if ard else "isotropic"]
     state = _State(acquired=[], available=ctx.pool.copy(), hyper=hyper)
     n_iterations = settings.n_iterations or default_iterations(len(ctx.equimolar), settings.batch_size)
     rng = np.random.default_rng(derive_seed(settings.root_seed, "al-random", split))
-    records = [{"iteration": 0, "n_acquired": 0, "rmse": _evaluate(ctx, state), "acquired_rows": ""}]
+    records = [{"iteration": 0, "n_acquired": 0, "n_binaries": 0, "rmse": _evaluate(ctx, state), "acquired_rows": ""}]
     start = time.perf_counter()
     for iteration in range(1, n_iterations + 1):
         if not state.available.any():
@@ -416,6 +634,7 @@ def run_split(
             {
                 "iteration": iteration,
                 "n_acquired": len(state.acquired),
+                "n_binaries": int(np.unique(data.groups[state.acquired]).size),
                 "rmse": rmse,
                 "acquired_rows": ";".join(str(r) for r in picks),
             }
@@ -436,7 +655,7 @@ def run_block(
     approach: str,
     split_ids: Sequence[int],
     settings: BenchmarkSettings,
-    hypers: Mapping[int, GPHyper] | None = None,
+    hypers: Mapping[int, Mapping[str, GPHyper]] | None = None,
 ) -> pd.DataFrame:
     """:func:`run_split` for each split of a block (the unit of one pipeline job), concatenated; ``hypers``: the
     splits' shared first GP hyper-parameters (GP approaches)."""
@@ -466,6 +685,27 @@ def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
     return _sorted(results, ["split", "iteration"])
 
 
+def read_references(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Concatenate per-block reference tables (:func:`reference_rmse`), checking manifests, columns and names."""
+    tables = []
+    for path in paths:
+        table = read_verified_csv(path, keep_default_na=False)
+        missing = set(REFERENCE_COLUMNS) - set(table.columns)
+        if missing:
+            raise InputError(path, 1, f"missing column(s) {sorted(missing)}")
+        bad = ~table["reference"].isin(REFERENCE_LINES)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise InputError(path, first + 2, f"unknown reference line {table['reference'].iloc[first]!r}")
+        tables.append(table[list(REFERENCE_COLUMNS)])
+    references = pd.concat(tables, ignore_index=True)
+    dup = references.duplicated(["split", "reference"])
+    if dup.any():
+        row = references[dup].iloc[0]
+        raise InputError(None, None, f"reference {row['reference']} of split {row['split']} twice")
+    return references.sort_values(["split", "reference"], ignore_index=True)
+
+
 def _sorted(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Rows ordered by approach number (not name), then ``keys``."""
     rank = table["approach"].map({a: i for i, a in enumerate(APPROACHES)})
@@ -478,6 +718,7 @@ def learning_curves(results: pd.DataFrame) -> pd.DataFrame:
     grouped = results.groupby(["approach", "iteration"])
     curves = grouped.agg(
         n_acquired=("n_acquired", "mean"),
+        n_binaries=("n_binaries", "mean"),
         rmse_mean=("rmse", "mean"),
         rmse_std=("rmse", "std"),
         n_splits=("rmse", "size"),

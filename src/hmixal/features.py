@@ -10,6 +10,21 @@ import pandas as pd
 from hmixal.elements import PROPERTIES
 from hmixal.errors import InputError
 
+# The seed's 10 active-learning features (§2.1), in hmixal's names: the AL benchmark's default list (chosen without the
+# benchmark's test binaries) and the uncertainty map's fallback before the RFE study ran.
+PAPER_AL_FEATURES: tuple[str, ...] = (
+    "Column_avgdev",
+    "Cpliq_avgdev",
+    "Cpfus_avgdev",
+    "FirstIonizationEnergy_avgdev",
+    "Hfus_avgdev",
+    "Sfus_avgdev",
+    "Density_avgdev",
+    "Column_mean",
+    "Cpliq_mean",
+    "Sfus_mean",
+)
+
 
 def feature_names(properties: Sequence[str] = PROPERTIES) -> list[str]:
     """Feature column names, property by property: '<property>_mean', '<property>_avgdev'."""

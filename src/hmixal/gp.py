@@ -81,6 +81,14 @@ class GPHyper:
         """Prior standard deviation of the latent function (target units)."""
         return float(np.exp(self.params[-1]))
 
+    def as_ard(self) -> GPHyper:
+        """The same kernel with one length scale per feature (all equal to this one's): an ARD fit's start."""
+        if self.ard:
+            return self
+        p = self.params
+        ard = (*p[: _N_LIK + _N_MEAN], *([p[_N_LIK + _N_MEAN]] * self.n_dim), p[-1])
+        return GPHyper(tuple(ard), self.n_dim, True, self.neg_log_marginal_likelihood)
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-serialisable description (:meth:`from_dict` reads it back)."""
         return {

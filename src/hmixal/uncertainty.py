@@ -36,19 +36,6 @@ from hmixal.model import FeatureSource, ModelData, model_data
 from hmixal.splits import derive_seed
 from hmixal.systems import all_binaries, composition_grid
 
-# The seed's 10 active-learning features (§2.1), in hmixal's names: the fallback before the RFE study ran.
-PAPER_AL_FEATURES: tuple[str, ...] = (
-    "Column_avgdev",
-    "Cpliq_avgdev",
-    "Cpfus_avgdev",
-    "FirstIonizationEnergy_avgdev",
-    "Hfus_avgdev",
-    "Sfus_avgdev",
-    "Density_avgdev",
-    "Column_mean",
-    "Cpliq_mean",
-    "Sfus_mean",
-)
 # Columns of the variance table; the clustering step inserts ``cluster`` after ``x_at_max`` (gp_map.csv).
 MAP_COLUMNS: tuple[str, ...] = (
     "A",

@@ -157,6 +157,23 @@ def excluded_sources(wildcards):
 
 AL = config["active_learning"]
 AL_BLOCKS = list(range((AL["n_splits"] + AL["block_size"] - 1) // AL["block_size"]))
+AL_DESIGNS = AL["designs"]
+# The settings every AL job reads (hmixal.active_learning.benchmark_settings): one dict, so a rule cannot miss one.
+AL_RUN = {
+    key: AL[key]
+    for key in (
+        "features",
+        "lgbm",
+        "batch_size",
+        "n_iterations",
+        "eval_features",
+        "gp",
+        "rtal",
+        "committee",
+        "evaluator",
+    )
+} | {"seed": config["seed"]}
+AL_ARD = any(a in AL["approaches"] for a in ("gp_ard_equimolar",))
 
 
 def al_block_splits(wildcards):
@@ -167,7 +184,14 @@ def al_block_splits(wildcards):
 
 def al_gp_hyper(wildcards):
     """A GP approach's block starts from the hyper-parameters learnt once for its splits (rule al_gp_hyper)."""
-    return [f"results/active_learning/gp_hyper/{wildcards.block}.json"] if wildcards.approach.startswith("gp") else []
+    if "gp" not in wildcards.approach:
+        return []
+    return [f"results/active_learning/{wildcards.design}/gp_hyper/{wildcards.block}.json"]
+
+
+def al_feature_list(wildcards=None):
+    """The RFE study's AL list when the benchmark uses it (features: rfe); none otherwise."""
+    return ["results/selection/features_al.txt"] if AL["features"] == "rfe" else []
 
 
 # --- AIMD (aimd.smk) ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-# Figures of the paper (Fig. 1–5, suppl. Fig. S1–S5), hmixal's calibration figure (Fig. S6) and the key-metrics
-# page, for `snakemake --report`.
+# Figures of the paper (Fig. 1–5, suppl. Fig. S1–S5), hmixal's calibration figure (Fig. S6), the active-learning
+# figure of the held-out-cluster design (Fig. S7) and the key-metrics page, for `snakemake --report`.
 # One script draws any figure (params.figure picks it); the other params are keyword options of the
 # hmixal.figures function. Each figure writes a PNG (report), a PDF (papers) and a CSV of the plotted numbers.
 
@@ -140,8 +140,9 @@ rule figure_rfe:
 
 rule figure_al_curves:
     input:
-        curves="results/active_learning/curves.csv",
-        endpoints="results/active_learning/endpoints.csv",
+        curves="results/active_learning/random/curves.csv",
+        endpoints="results/active_learning/random/endpoints.csv",
+        references="results/active_learning/random/references.csv",
     output:
         **figure_outputs("figS2_al_curves", SUPPL_CATEGORY, SUBCATEGORY["active_learning"], "Fig. S2"),
     log:
@@ -154,8 +155,24 @@ rule figure_al_curves:
         runtime=10,
     params:
         figure="al_curves",
+        design="random",
     script:
         "../../scripts/figures.py"
+
+
+# The same figure for the held-out-cluster design: how fast each approach learns a region the train set lacks.
+use rule figure_al_curves as figure_al_extrapolation with:
+    input:
+        curves="results/active_learning/cluster/curves.csv",
+        endpoints="results/active_learning/cluster/endpoints.csv",
+        references="results/active_learning/cluster/references.csv",
+    output:
+        **figure_outputs("figS7_al_extrapolation", SUPPL_CATEGORY, SUBCATEGORY["active_learning"], "Fig. S7"),
+    log:
+        "results/logs/figures/figS7_al_extrapolation.log",
+    params:
+        figure="al_curves",
+        design="cluster",
 
 
 rule figure_kmeans_al:
@@ -256,19 +273,25 @@ rule metrics_report:
         "../../scripts/metrics_report.py"
 
 
-FIGURES = [
-    f"{FIG}/{name}.png"
-    for name in (
-        "fig1_uncertainty_map",
-        "fig2_parity",
-        "fig3_aimd_shift",
-        "fig4_refractory_trends",
-        "fig5_cp_s_ratios",
-        "figS1_rfe",
-        "figS2_al_curves",
-        "figS3_kmeans_al",
-        "figS4_kmeans_cps",
-        "figS5_cluster_map",
-        "figS6_calibration",
-    )
-] + [f"{FIG}/metrics.html"]
+# The active-learning figure of each test design the config runs (active_learning.designs).
+AL_FIGURES = {"random": "figS2_al_curves", "cluster": "figS7_al_extrapolation"}
+
+FIGURES = (
+    [
+        f"{FIG}/{name}.png"
+        for name in (
+            "fig1_uncertainty_map",
+            "fig2_parity",
+            "fig3_aimd_shift",
+            "fig4_refractory_trends",
+            "fig5_cp_s_ratios",
+            "figS1_rfe",
+            "figS3_kmeans_al",
+            "figS4_kmeans_cps",
+            "figS5_cluster_map",
+            "figS6_calibration",
+        )
+    ]
+    + [f"{FIG}/{AL_FIGURES[design]}.png" for design in AL_DESIGNS]
+    + [f"{FIG}/metrics.html"]
+)
