@@ -485,12 +485,15 @@ def _pick_committee(ctx: _Split, state: _State, iteration: int, rng: np.random.G
     binaries = ctx.data.groups[labelled]
     names = np.unique(binaries)
     rows_of = {b: labelled[binaries == b] for b in names}
+    # One LightGBM per member: the bootstrap already makes the members differ; averaging seeds inside each would
+    # multiply the cost without changing what their spread measures.
+    members = replace(ctx.settings, evaluator=replace(ctx.settings.evaluator, n_seeds=1))
     predictions = np.empty((ctx.settings.committee.n_members, candidates.size))
     for member in range(ctx.settings.committee.n_members):
         seed = derive_seed(ctx.settings.root_seed, "al-committee", ctx.split, iteration, member)
         draw = np.random.default_rng(seed).choice(names, size=names.size, replace=True)
         rows = np.concatenate([rows_of[b] for b in draw])
-        predictions[member] = _fit_predict(ctx.settings, ctx.data, rows, candidates, seed)
+        predictions[member] = _fit_predict(members, ctx.data, rows, candidates, seed)
     picks = _top(predictions.var(axis=0), candidates, ctx.settings.batch_size)
     _drop_binaries(ctx, state, picks)
     return picks

@@ -34,7 +34,7 @@ MIEDEMA_GROUPS: tuple[str, ...] = (GROUP_TM_TM, GROUP_TM_NONTM, GROUP_NONTM_NONT
 # weight for x_A·x_B ≥ 0.1·0.9, the edge of the CALPHAD grid, and proportional to x_A·x_B towards the ends.
 END_TAPER_EDGE = 0.1
 # Settings that make LightGBM bit-for-bit reproducible at any thread count (docs/model.md; checked at 1 and 2 threads).
-_REPRODUCIBLE = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+REPRODUCIBLE_PARAMS = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def regressor(params: Mapping[str, object], seed: int, threads: int) -> lgb.LGBM
     """A reproducible LightGBM regressor with the given hyper-parameters and thread count."""
     import lightgbm as lgb
 
-    return lgb.LGBMRegressor(**{**params, **_REPRODUCIBLE, "random_state": seed, "n_jobs": threads})
+    return lgb.LGBMRegressor(**{**params, **REPRODUCIBLE_PARAMS, "random_state": seed, "n_jobs": threads})
 
 
 def end_taper(x_b: np.ndarray) -> np.ndarray:
