@@ -1,5 +1,5 @@
 """Which evaluator should the active-learning benchmark train? How much each candidate learns from the pool, how
-noisy it is over evaluator seeds, and what it costs (hmixal.al_evaluator; docs/al_evaluator.md).
+noisy it is over evaluator seeds, and what it costs (hmixal.al_evaluator; docs/active_learning.md, "The evaluator").
 
 Run: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_al_evaluator_choice.py \
          [--dataset results/data/dataset_initial.csv] [--splits 20] [--out benchmarks/al_evaluator_choice.csv]

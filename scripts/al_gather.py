@@ -8,7 +8,7 @@ from hmixal.jobs import start_job
 log = start_job(snakemake, "al_gather")
 
 from hmixal.active_learning import learning_curves, read_references, read_results, read_splits, summarise  # noqa: E402
-from hmixal.al_statistics import endpoints, holdout_ratio  # noqa: E402
+from hmixal.al_statistics import endpoints, holdout_ratio, summary_with_tests  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
 
 results = read_results(snakemake.input.tables)
@@ -19,7 +19,6 @@ write_csv(references, snakemake.output.references)
 for name, rmse in references.groupby("reference", sort=False)["rmse"]:
     log.info("reference %s: mean test RMSE %.3f kJ/mol over %d splits", name, rmse.mean(), rmse.size)
 summary = summarise(results, snakemake.params.reference)
-write_csv(summary, snakemake.output.summary)
 for row in summary.itertuples():
     log.info(
         "%s: AUC ratio %.3f (per split %.3f ± %.3f), final RMSE %.3f, reaches random's final RMSE at %s",
@@ -30,6 +29,7 @@ ratio = holdout_ratio(read_splits(snakemake.input.splits))
 reference = snakemake.params.reference
 table = endpoints(results, ratio, snakemake.params.seed, reference)
 write_csv(table, snakemake.output.endpoints)
+write_csv(summary_with_tests(summary, table), snakemake.output.summary)
 for row in table.itertuples():
     k = row.random_iterations_to_match
     match = "never" if math.isnan(k) else f"at iteration {k:.0f}"

@@ -228,7 +228,7 @@ def test_reference_lines(data, splits, tmp_path):
     write_csv(table.reset_index()[["split", "reference", "rmse", "n_points", "n_binaries"]], path)
     assert len(read_references([path])) == 3
     write_csv(table.reset_index().assign(reference="oracle"), path)
-    with pytest.raises(InputError, match=r"references.csv:2: unknown reference line 'oracle'"):
+    with pytest.raises(InputError, match=r"references.csv:2: unknown reference 'oracle'"):
         read_references([path])
 
 
@@ -244,6 +244,17 @@ def test_acquisition_feature_lists(tmp_path, data):
         al_feature_list("best", None, data.feature_names)
     with pytest.raises(ValueError, match="unknown, repeated"):
         al_feature_list(["Column_mean", "Nope"], None, data.feature_names)
+
+
+def test_default_benchmark_chooses_its_features_without_any_split_s_test_binaries(repo_dir, data):
+    """The default acquisition features are fixed before any split exists (the seed's ten); the RFE list, chosen on
+    the whole dataset and so with every split's test binaries, is read only when a config asks for it."""
+    from hmixal.config import read_config_file
+
+    config = read_config_file(repo_dir / "config" / "config.yaml")["active_learning"]
+    assert config["features"] == "paper"
+    y = np.random.default_rng(3).normal(0, 10, data.y.size)  # any labels: the list cannot depend on them
+    assert al_feature_list(config["features"], None, dataclasses.replace(data, y=y).feature_names) == AL_FEATURES
 
 
 def test_committee_is_reproducible_and_its_size_matters(data, splits, runs):
@@ -486,6 +497,7 @@ def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_s
     assert len(curves) == 6 and set(curves["n_splits"]) == {2}
     summary = pd.read_csv(out["summary"])
     assert summary["approach"].tolist() == ["random", "gp_ard_equimolar"]
+    assert summary["p_corrected_t_end"].isna().tolist() == [True, False]  # the summary carries the paired tests
     assert len(pd.read_csv(out["per_split"])) == 12
     assert sorted(set(pd.read_csv(out["references"])["reference"])) == ["miedema", "whole_pool", "whole_pool_equimolar"]
     # Endpoints: at iterations 1, 1, 2 (budgets of a 2-iteration run) on both splits, logged per row.

@@ -9,6 +9,7 @@ import pytest
 from hmixal.active_learning import summarise
 from hmixal.al_statistics import (
     ENDPOINT_COLUMNS,
+    SUMMARY_TEST_COLUMNS,
     bootstrap_interval,
     budget_iterations,
     endpoints,
@@ -16,6 +17,7 @@ from hmixal.al_statistics import (
     nadeau_bengio_se,
     naive_se,
     paired_differences,
+    summary_with_tests,
     wilcoxon_p,
 )
 from hmixal.errors import InputError
@@ -25,14 +27,16 @@ SEED = 20251125
 
 
 def table(curves: dict[str, dict[int, list[float]]], batch: int = 4) -> pd.DataFrame:
-    """Results rows (approach, split, iteration, n_acquired, rmse) from RMSE curves per approach and split."""
+    """Results rows (approach, split, iteration, n_acquired, n_binaries, rmse) from RMSE curves per approach and
+    split (one point per binary)."""
     rows = [
-        (a, s, i, batch * i, r, "")
+        (a, s, i, batch * i, batch * i, r, "")
         for a, by_split in curves.items()
         for s, rmse in by_split.items()
         for i, r in enumerate(rmse)
     ]
-    return pd.DataFrame(rows, columns=["approach", "split", "iteration", "n_acquired", "rmse", "acquired_rows"])
+    columns = ["approach", "split", "iteration", "n_acquired", "n_binaries", "rmse", "acquired_rows"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # Four splits, iterations 0–3, so the budgets are iterations 1, 2 and 3. Random: 10 − i + s on split s.
@@ -108,6 +112,18 @@ def test_hand_checked_end_budget():
     assert out.loc["third", "iterations_saved"] == 0
     assert out.loc["third", "mean_difference_kJ_per_mol"] == pytest.approx(0, abs=1e-12)
     assert out.loc["third", "p_corrected_t"] == pytest.approx(1)
+
+
+def test_summary_carries_each_budgets_test():
+    results = hand_results()
+    table = endpoints(results, holdout_ratio(hand_splits()), SEED)
+    summary = summary_with_tests(summarise(results), table).set_index("approach")
+    end = table.set_index("budget_label").loc["end"]
+    for column in SUMMARY_TEST_COLUMNS:
+        assert summary.loc["gp_points", f"{column}_end"] == end[column]
+        assert np.isnan(summary.loc["random", f"{column}_end"])  # the reference is not tested against itself
+    assert summary.loc["gp_points", "p_wilcoxon_end"] == pytest.approx(0.125)
+    assert [c for c in summary.columns if c.endswith("_third")] == [f"{c}_third" for c in SUMMARY_TEST_COLUMNS]
 
 
 def test_building_blocks_on_their_own():

@@ -102,10 +102,18 @@ def test_every_schema_problem_gets_its_own_line(config, schema):
         ("uncertainty", "k_min", 20, "config: uncertainty.k_min = 20 exceeds uncertainty.k_max = 12"),
         ("uncertainty", "features", ["Density_mean", "Densty_mean"], "unknown feature(s) 'Densty_mean'"),
         ("active_learning", "test_fraction", 0.75, "train_fraction + test_fraction = 1 leaves no pool"),
+        ("active_learning", "features", ["Column_mean", "Colum_avgdev"], "active_learning.features: unknown feature"),
+        ("uncertainty.plan", "objective_step", 0.3, "config: uncertainty.plan.objective_step = 0.3 must divide 1"),
+        ("uncertainty.plan", "exclude", ["C", "Xx"], "uncertainty.plan.exclude: unknown element(s) 'Xx'"),
+        ("uncertainty.plan", "exclude_systems", ["Li-U", "LiU"], "exclude_systems: 'LiU' is not a binary"),
+        ("uncertainty.plan", "exclude_systems", ["Fe-Fe"], "exclude_systems: 'Fe-Fe' is not a binary"),
     ],
 )
 def test_impossible_sizes_are_refused_naming_the_key(config, section, key, value, expected):
-    config[section][key] = value
+    part = config
+    for name in section.split("."):
+        part = part[name]
+    part[key] = value
     with pytest.raises(ConfigError) as error:
         check_config_limits(config, feature_names(), n_binaries=300)
     assert len(problems(error)) == 1 and expected in problems(error)[0], problems(error)

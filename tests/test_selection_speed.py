@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -14,30 +14,22 @@ from hmixal import selection
 from hmixal.config import merge_config, read_config_file
 from hmixal.dataset import read_table
 from hmixal.io import write_csv
-from hmixal.model import FeatureSource, ModelData, model_data, regressor
+from hmixal.model import FeatureSource, ModelData, model_data
 from hmixal.selection import elimination_step_importance, rfe_repeat
 from hmixal.splits import derive_seed, grouped_holdout
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def reference_step(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
-    params: Mapping[str, object],
-    seeds: Sequence[int],
-    threads: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The step as it was: a scikit-learn LGBMRegressor per seed, each building its own Dataset."""
-    importances = np.empty((len(seeds), X_train.shape[1]))
-    rmse = np.empty(len(seeds))
-    for i, seed in enumerate(seeds):
-        est = regressor({**params, "importance_type": "gain"}, seed, threads).fit(X_train, y_train)
-        importances[i] = est.feature_importances_
-        rmse[i] = float(np.sqrt(np.mean((est.predict(X_test) - y_test) ** 2)))
-    return importances, rmse
+def _load_benchmark():
+    """benchmarks/bench_rfe_speed.py, whose ``sklearn_step`` is the step as it was (one place for the reference)."""
+    spec = importlib.util.spec_from_file_location("bench_rfe_speed", REPO / "benchmarks" / "bench_rfe_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reference_step = _load_benchmark().sklearn_step
 
 
 def selection_config(name: str) -> dict:

@@ -667,20 +667,26 @@ def run_block(
     return pd.concat(tables, ignore_index=True)
 
 
-def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """Concatenate per-block result tables, checking manifests, columns, approach names and duplicate iterations."""
+def _read_tables(paths: Sequence[str | Path], columns: Sequence[str], kind: str, known: Sequence[str]) -> pd.DataFrame:
+    """Per-block tables concatenated, each checked against its manifest, for ``columns`` and for names in column
+    ``kind`` among ``known``."""
     tables = []
     for path in paths:
         table = read_verified_csv(path, keep_default_na=False, dtype={"acquired_rows": str})
-        missing = set(RESULT_COLUMNS) - set(table.columns)
+        missing = set(columns) - set(table.columns)
         if missing:
             raise InputError(path, 1, f"missing column(s) {sorted(missing)}")
-        bad = ~table["approach"].isin(APPROACHES)
+        bad = ~table[kind].isin(known)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            raise InputError(path, first + 2, f"unknown approach {table['approach'].iloc[first]!r}")
-        tables.append(table[list(RESULT_COLUMNS)])
-    results = pd.concat(tables, ignore_index=True)
+            raise InputError(path, first + 2, f"unknown {kind} {table[kind].iloc[first]!r}")
+        tables.append(table[list(columns)])
+    return pd.concat(tables, ignore_index=True)
+
+
+def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Concatenate per-block result tables, checking manifests, columns, approach names and duplicate iterations."""
+    results = _read_tables(paths, RESULT_COLUMNS, "approach", APPROACHES)
     dup = results.duplicated(["approach", "split", "iteration"])
     if dup.any():
         row = results[dup].iloc[0]
@@ -690,18 +696,7 @@ def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 def read_references(paths: Sequence[str | Path]) -> pd.DataFrame:
     """Concatenate per-block reference tables (:func:`reference_rmse`), checking manifests, columns and names."""
-    tables = []
-    for path in paths:
-        table = read_verified_csv(path, keep_default_na=False)
-        missing = set(REFERENCE_COLUMNS) - set(table.columns)
-        if missing:
-            raise InputError(path, 1, f"missing column(s) {sorted(missing)}")
-        bad = ~table["reference"].isin(REFERENCE_LINES)
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            raise InputError(path, first + 2, f"unknown reference line {table['reference'].iloc[first]!r}")
-        tables.append(table[list(REFERENCE_COLUMNS)])
-    references = pd.concat(tables, ignore_index=True)
+    references = _read_tables(paths, REFERENCE_COLUMNS, "reference", REFERENCE_LINES)
     dup = references.duplicated(["split", "reference"])
     if dup.any():
         row = references[dup].iloc[0]

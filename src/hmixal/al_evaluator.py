@@ -1,6 +1,6 @@
 """The active-learning benchmark's evaluator: the model trained on train + acquired rows and scored on the test rows.
 
-Two kinds (docs/al_evaluator.md; choice measured by benchmarks/al_evaluator_choice.py):
+Two kinds (docs/active_learning.md, "The evaluator"; choice measured by benchmarks/bench_al_evaluator_choice.py):
 
 - ``lightgbm``: LightGBM regressors (``hmixal.model.regressor``) on the target y = data − Miedema, one per
   evaluator seed; with ``n_seeds`` > 1 their predictions are averaged (one ensemble, not a mean of RMSEs), which
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from hmixal.errors import reject_unknown_keys
-from hmixal.model import ModelData, TrainedModel, group_weights, regressor
-from hmixal.nested_cv import SAMPLE_WEIGHTINGS, cv_predict, sample_weights
+from hmixal.model import ModelData, TrainedModel, regressor
+from hmixal.nested_cv import SAMPLE_WEIGHTINGS, cv_predict, fold_group_weights, sample_weights
 from hmixal.splits import derive_seed, grouped_folds
 
 KINDS: tuple[str, ...] = ("lightgbm", "model")
@@ -145,12 +145,7 @@ def _fit_model(
     folds = grouped_folds(data.groups[rows], settings.n_folds, derive_seed(seed, "inner-folds"))
     weights = sample_weights(data, rows, settings.sample_weighting)
     fold_fit = cv_predict(data, rows, folds, features, params, seed, threads, weights)
-    if settings.shrink_per_group:
-        group_weight = group_weights(
-            fold_fit.oof, data.y[rows], data.miedema_group[rows], data.groups[rows], settings.shrink_z, seed=seed
-        )
-    else:
-        group_weight = {g: 1.0 for g in np.unique(data.miedema_group)}
+    group_weight = fold_group_weights(fold_fit, data, rows, settings.shrink_per_group, settings.shrink_z, seed)
     return TrainedModel(features, dict(params), group_weight, list(fold_fit.boosters), settings.shrink_by_spread)
 
 

@@ -41,6 +41,7 @@ ENDPOINT_COLUMNS: tuple[str, ...] = (
     "iteration",
     "n_iterations",
     "n_acquired_mean",
+    "n_binaries_mean",
     "n_splits",
     "test_train_ratio",
     "rmse_mean",
@@ -57,7 +58,7 @@ ENDPOINT_COLUMNS: tuple[str, ...] = (
     "random_iterations_to_match",
     "iterations_saved",
 )
-_NEEDED = ("approach", "split", "iteration", "n_acquired", "rmse")
+_NEEDED = ("approach", "split", "iteration", "n_acquired", "n_binaries", "rmse")
 
 
 def budget_iterations(n_iterations: int) -> dict[str, int]:
@@ -264,6 +265,7 @@ def endpoints(
                     "iteration": iteration,
                     "n_iterations": n_iterations,
                     "n_acquired_mean": float(at["n_acquired"].mean()) if len(at) else float("nan"),
+                    "n_binaries_mean": float(at["n_binaries"].mean()) if len(at) else float("nan"),
                     "n_splits": int(values.size),
                     "test_train_ratio": r,
                     "rmse_mean": float(at["rmse"].mean()) if len(at) else float("nan"),
@@ -282,3 +284,19 @@ def endpoints(
                 }
             )
     return pd.DataFrame.from_records(records, columns=list(ENDPOINT_COLUMNS))
+
+
+# The endpoint columns the summary carries per budget (one row per approach there, so one column per budget).
+SUMMARY_TEST_COLUMNS: tuple[str, ...] = (
+    "mean_difference_kJ_per_mol", "ci95_corrected_low", "ci95_corrected_high", "p_corrected_t", "p_wilcoxon"
+)  # fmt: skip
+
+
+def summary_with_tests(summary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The per-approach summary with each budget's paired test against the reference from :func:`endpoints`
+    (columns ``<endpoint column>_<budget label>``; empty for the reference itself)."""
+    wide = table.pivot(index="approach", columns="budget_label", values=list(SUMMARY_TEST_COLUMNS))
+    columns = [(c, b) for b in BUDGET_LABELS for c in SUMMARY_TEST_COLUMNS]
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(columns))
+    wide.columns = [f"{c}_{b}" for c, b in columns]
+    return summary.merge(wide, left_on="approach", right_index=True, how="left")

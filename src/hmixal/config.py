@@ -110,6 +110,25 @@ def _divides_one(step: float) -> bool:
     return True
 
 
+def _unknown_systems(plan: Mapping[str, Any]) -> list[str]:
+    """Problems with the plan's excluded elements and systems: unknown symbols, or a system not written A-B."""
+    from hmixal.elements import ELEMENTS  # imported here, as in _divides_one
+
+    known = set(ELEMENTS)
+    problems = []
+    unknown = [str(e) for e in plan.get("exclude") or () if e not in known]
+    if unknown:
+        problems.append(f"uncertainty.plan.exclude: unknown element(s) {_quoted(unknown)} (symbols such as 'C', 'U')")
+    for system in plan.get("exclude_systems") or ():
+        parts = str(system).split("-")
+        if len(parts) != 2 or not all(p in known for p in parts) or parts[0] == parts[1]:
+            problems.append(
+                f"uncertainty.plan.exclude_systems: {str(system)!r} is not a binary of two known elements written "
+                "A-B (e.g. 'Li-U')"
+            )
+    return problems
+
+
 def check_config_limits(
     config: Mapping[str, Any], candidate_features: Sequence[str], n_binaries: int | None = None
 ) -> None:
@@ -146,7 +165,13 @@ def check_config_limits(
             training = n_binaries - math.ceil(n_binaries / outer)
             at_most("model.inner.n_folds", folds, training, "the binaries in the smallest outer training set")
     uncertainty = config.get("uncertainty", {})
-    for key, step in (("model.grid_step", model.get("grid_step")), ("uncertainty.step", uncertainty.get("step"))):
+    plan = uncertainty.get("plan", {})
+    steps = (
+        ("model.grid_step", model.get("grid_step")),
+        ("uncertainty.step", uncertainty.get("step")),
+        ("uncertainty.plan.objective_step", plan.get("objective_step")),
+    )
+    for key, step in steps:
         if isinstance(step, int | float) and step > 0 and not _divides_one(float(step)):
             problems.append(f"{key} = {step} must divide 1 into at least two intervals (e.g. 0.01, 0.05, 0.1)")
     k_min, k_max = uncertainty.get("k_min"), uncertainty.get("k_max")
@@ -158,7 +183,10 @@ def check_config_limits(
         problems.append(
             f"active_learning.train_fraction + test_fraction = {train + test:g} leaves no pool; keep the sum below 1"
         )
+    problems += _unknown_systems(plan)
+    al_features = learning.get("features")
     lists = (
+        ("active_learning.features", al_features if isinstance(al_features, list) else None),
         ("uncertainty.features", uncertainty.get("features")),
         ("uncertainty.miedema_groups.features", uncertainty.get("miedema_groups", {}).get("features")),
         ("active_learning.eval_features", learning.get("eval_features")),

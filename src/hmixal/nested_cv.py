@@ -199,6 +199,16 @@ def tune(
     return best, trials
 
 
+def fold_group_weights(
+    fit: FoldPredictions, data: ModelData, rows: np.ndarray, shrink_per_group: bool, shrink_z: float, seed: int
+) -> dict[str, float]:
+    """Per-Miedema-group weights of the correction from the out-of-fold corrections of ``rows`` (1 for every group
+    when ``shrink_per_group`` is off)."""
+    if not shrink_per_group:
+        return {g: 1.0 for g in np.unique(data.miedema_group)}
+    return group_weights(fit.oof, data.y[rows], data.miedema_group[rows], data.groups[rows], shrink_z, seed=seed)
+
+
 def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: int, threads: int) -> InnerResult:
     """The whole inner procedure on ``rows``: grouped folds, RFE, tuning, the fold models, per-group weights."""
     folds = grouped_folds(data.groups[rows], settings.n_folds, derive_seed(seed, "inner-folds"))
@@ -206,12 +216,7 @@ def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: 
     features, curve = inner_rfe(data, rows, folds, settings, seed, threads, weights)
     params, trials = tune(data, rows, folds, features, settings, derive_seed(seed, "optuna"), threads, weights)
     fit = cv_predict(data, rows, folds, features, params, seed, threads, weights)
-    if settings.shrink_per_group:
-        group_weight = group_weights(
-            fit.oof, data.y[rows], data.miedema_group[rows], data.groups[rows], settings.shrink_z, seed=seed
-        )
-    else:
-        group_weight = {g: 1.0 for g in np.unique(data.miedema_group)}
+    group_weight = fold_group_weights(fit, data, rows, settings.shrink_per_group, settings.shrink_z, seed)
     return InnerResult(
         features,
         params,
