@@ -30,12 +30,11 @@ from hmixal.elements import (
 )
 from hmixal.errors import InputError, MissingArtifactError
 
-# METHOD.md §1 / refdata sgte_unary/SOURCE.md: Hfus at the SGTE melting point, kJ/mol.
+# SGTE unary 5.0 (Dinsdale 1991; docs/elements.md): Hfus at the SGTE melting point, kJ/mol.
 CHECKED_HFUS = {"Al": 10.711, "Cu": 13.263, "W": 52.314, "Ir": 41.124}
 # Seed §2.1: ΔH_fus(C) = 117.3 kJ/mol "taken from the SGTE database" (Dinsdale 1991).
 PAPER_HFUS_C = 117.3
-# METHOD.md §1 names Ti, Zr, Hf, Mn, Ca, Sr, Be, Th, U, Pu and most rare earths: they melt from BCC, which
-# is not their reference phase. The others listed here follow from the same rule in SGTE 5.0.
+# Elements that melt from BCC, not their reference phase, in SGTE 5.0 (docs/elements.md).
 MELT_FROM_BCC = "Ti Zr Hf Mn Ca Sr Be Th U Pu La Ce Pr Nd Sm Gd Tb Dy Yb Y Sc Tl".split()
 
 # A synthetic one-element database with closed-form answers. G_fcc has H(298.15 K) = 0 (the SER phase);

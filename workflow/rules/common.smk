@@ -18,6 +18,7 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p))
 
+from hmixal.active_learning import ARD_APPROACHES
 from hmixal.aimd.systems import melting_points, plan_runs, read_systems
 from hmixal.config import check_config_limits, validate_config
 from hmixal.elements import load_element_table
@@ -173,7 +174,7 @@ AL_RUN = {
         "evaluator",
     )
 } | {"seed": config["seed"]}
-AL_ARD = any(a in AL["approaches"] for a in ("gp_ard_equimolar",))
+AL_ARD = any(a in AL["approaches"] for a in ARD_APPROACHES)
 
 
 def al_block_splits(wildcards):
