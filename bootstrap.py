@@ -2,13 +2,15 @@
 """Bootstrap hmixal in ./.venv and run it.
 
 Usage: `python3 bootstrap.py run` (the pipeline) or `python3 bootstrap.py test` (the tests).
-Needs only Python 3.11+. The environment is (re)installed when pyproject.toml or the pinned
-constraints change; further arguments are passed to snakemake (run) or pytest (test).
+Needs only Python 3.11+. The environment is (re)installed when pyproject.toml, the pinned constraints or
+HMIXAL_EXTRAS change; further arguments are passed to snakemake (run) or pytest (test). HMIXAL_EXTRAS adds
+optional extras, comma-separated (e.g. HMIXAL_EXTRAS=mlip: the ML-potential engine, which needs torch).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import venv
@@ -21,10 +23,17 @@ STAMP = VENV / ".hmixal-install-stamp"
 INSTALL_INPUTS = (ROOT / "pyproject.toml", ROOT / "envs" / "constraints.txt")
 
 
+def _extras() -> list[str]:
+    """The extras to install: the pipeline and the tests, plus any HMIXAL_EXTRAS names."""
+    more = [name.strip() for name in os.environ.get("HMIXAL_EXTRAS", "").split(",") if name.strip()]
+    return ["pipeline", "test", *sorted(set(more) - {"pipeline", "test"})]
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256()
     for path in INSTALL_INPUTS:
         digest.update(path.read_bytes())
+    digest.update(",".join(_extras()).encode())
     return digest.hexdigest()
 
 
@@ -41,7 +50,9 @@ def ensure_environment() -> None:
     print("installing hmixal and its pinned dependencies (first run: about 2 minutes)", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-c", str(ROOT / "envs" / "constraints.txt"), "-e", f"{ROOT}[pipeline,test]"], check=True)
+    subprocess.run(
+        [*pip, "-c", str(ROOT / "envs" / "constraints.txt"), "-e", f"{ROOT}[{','.join(_extras())}]"], check=True
+    )
     STAMP.write_text(fingerprint)
 
 

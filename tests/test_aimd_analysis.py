@@ -257,6 +257,10 @@ def test_first_shell_search_stays_inside_the_range() -> None:
     assert an.first_shell(r, g_edge)[0] == pytest.approx(r_peak)
     with pytest.raises(InputError, match="too short"):
         an.first_shell(r[:3], g[:3])
+    # a cell so small that no pair lies in the searched range (16 atoms of Ir–Ti): an error, not a division by zero
+    small = r[r < 3.1]
+    with pytest.raises(InputError, match="too small for the liquid checks"):
+        an.first_shell(small, np.where(small < 2.0, 0.0, g[: small.size]))
 
 
 def test_fcc_crystal_is_not_liquid() -> None:

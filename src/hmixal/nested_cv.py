@@ -209,14 +209,45 @@ def fold_group_weights(
     return group_weights(fit.oof, data.y[rows], data.miedema_group[rows], data.groups[rows], shrink_z, seed=seed)
 
 
+def _final_fit(
+    data: ModelData,
+    rows: np.ndarray,
+    folds: np.ndarray,
+    features: Sequence[str],
+    params: Mapping[str, object],
+    settings: InnerSettings,
+    seed: int,
+    threads: int,
+    weights: np.ndarray | None,
+) -> tuple[FoldPredictions, dict[str, float]]:
+    fit = cv_predict(data, rows, folds, features, params, seed, threads, weights)
+    return fit, fold_group_weights(fit, data, rows, settings.shrink_per_group, settings.shrink_z, seed)
+
+
+def refit(
+    data: ModelData,
+    rows: np.ndarray,
+    features: Sequence[str],
+    params: Mapping[str, object],
+    settings: InnerSettings,
+    seed: int,
+    threads: int,
+) -> TrainedModel:
+    """The inner procedure's last step on other ``rows`` with the features and hyper-parameters kept: fold models
+    and group weights, so that a change of the training data is measured apart from a change of the model."""
+    folds = grouped_folds(data.groups[rows], settings.n_folds, derive_seed(seed, "inner-folds"))
+    weights = sample_weights(data, rows, settings.sample_weighting)
+    fit, group_weight = _final_fit(data, rows, folds, features, params, settings, seed, threads, weights)
+    return TrainedModel(tuple(features), dict(params), group_weight, list(fit.boosters), settings.shrink_by_spread)
+
+
 def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: int, threads: int) -> InnerResult:
     """The whole inner procedure on ``rows``: grouped folds, RFE, tuning, the fold models, per-group weights."""
     folds = grouped_folds(data.groups[rows], settings.n_folds, derive_seed(seed, "inner-folds"))
     weights = sample_weights(data, rows, settings.sample_weighting)
     features, curve = inner_rfe(data, rows, folds, settings, seed, threads, weights)
     params, trials = tune(data, rows, folds, features, settings, derive_seed(seed, "optuna"), threads, weights)
-    fit = cv_predict(data, rows, folds, features, params, seed, threads, weights)
-    group_weight = fold_group_weights(fit, data, rows, settings.shrink_per_group, settings.shrink_z, seed)
+    fit, group_weight = _final_fit(data, rows, folds, features, params, settings, seed, threads, weights)
     return InnerResult(
         features,
         params,

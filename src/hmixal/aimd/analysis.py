@@ -439,8 +439,10 @@ def enthalpy(
     kept = series[start:]
     if kept.size < 2 * min_blocks:
         raise InputError(
-            trace.source or None, None, f"only {kept.size} samples after equilibration; need at least {2 * min_blocks}"
-        )
+            trace.source or None, None,
+            f"only {kept.size} samples after equilibration; need at least {2 * min_blocks}: record more often "
+            "(the engine's sample interval) or run the stage longer",
+        )  # fmt: skip
     h = block_average(kept, min_blocks)
     drift = drift_test(table["time_fs"].to_numpy()[start:], kept)
     temperature = block_average(table["temperature_K"].to_numpy()[start:], min_blocks)
@@ -682,6 +684,13 @@ def first_shell(r: np.ndarray, g: np.ndarray) -> tuple[float, float, float, floa
     if searchable.size < 2:
         raise InputError(None, None, f"g(r) range ends at {r[-1]:.2f} Å, too short to find its first shell")
     peak = int(searchable[np.argmax(smooth[searchable])])
+    if not smooth[peak] > 0.0:
+        raise InputError(
+            None, None,
+            f"no pair closer than {r[searchable[-1]]:.2f} Å (g(r) reaches {r[-1]:.2f} Å, half the cell; the first "
+            f"shell is sought below {1 / FIRST_MINIMUM_WINDOW:.2f} of that): the cell is too small for the liquid "
+            "checks, use more atoms",
+        )  # fmt: skip
     # at least the next bin, for a peak so close to r = 0 that 1.7 r_peak falls inside its own bin
     end = max(peak + 2, int(np.searchsorted(r, FIRST_MINIMUM_WINDOW * r[peak], side="right")))
     window = np.arange(peak + 1, min(end, r.size))

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 from ase import Atoms, units
 from ase.calculators.calculator import BaseCalculator, PropertyNotImplementedError
+from ase.data import atomic_numbers
 from ase.md.langevin import Langevin
 from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
@@ -444,11 +445,14 @@ class AseEngine:
 
     name = ENGINE_NAME
 
-    def __init__(self, settings: AseEngineSettings = AseEngineSettings(), seed: int = 0) -> None:
+    def __init__(
+        self, settings: AseEngineSettings = AseEngineSettings(), seed: int = 0, name: str = ENGINE_NAME
+    ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise InputError(None, None, f"engine seed must be a non-negative integer, got {seed!r}")
         self.settings = settings
         self.seed = int(seed)
+        self.name = name  # 'ase', or 'mlip' when hmixal.aimd.mlip runs a universal potential on this engine
         self._provenance: dict[str, Any] | None = None
 
     # -- provenance ------------------------------------------------------------------------------------
@@ -467,7 +471,7 @@ class AseEngine:
         if distribution:
             versions[distribution] = version
         out: dict[str, Any] = {
-            "engine": ENGINE_NAME,
+            "engine": self.name,
             "calculator": settings.calculator,
             "calculator_class": _class_name(calculator),
             "calculator_kwargs": dict(settings.calculator_kwargs),
@@ -504,8 +508,18 @@ class AseEngine:
                     None,
                     None,
                     f"EMT has no parameters for {', '.join(outside)} (has {', '.join(EMT_ELEMENTS)}): "
-                    "choose an ML potential with aimd.ase.calculator, or the VASP engine",
+                    "choose an ML potential (aimd.engine: mlip), or the VASP engine",
                 )
+            return
+        model = self.provenance().get("model") or {}
+        highest = model.get("max_atomic_number")
+        beyond = sorted(s for s in set(symbols) if highest is not None and atomic_numbers[s] > int(highest))
+        if beyond:
+            raise InputError(
+                None,
+                None,
+                f"{model.get('label', model.get('name'))} has no elements beyond Z = {highest}: {', '.join(beyond)}",
+            )
 
     def stage_seed(self, stage_dir: Path) -> int:
         """Seed of a stage's random numbers: from the engine seed and the stage directory's name."""
@@ -652,7 +666,7 @@ class AseEngine:
         stage_dir = Path(stage_dir)
         spec = self._spec(stage_dir)
         return {
-            "engine": ENGINE_NAME,
+            "engine": self.name,
             "inputs": {k: v for k, v in spec.items() if k != "format"},
             "outcome": _read_json(stage_dir / RECORD_FILE),
             "failed_attempts": [

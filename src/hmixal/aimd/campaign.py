@@ -38,7 +38,7 @@ from hmixal.errors import InputError
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("vasp", "ase")
+ENGINES = ("vasp", "ase", "mlip")
 EX_OK = 0
 EX_FAILED = 1
 EX_TEMPFAIL = 75
@@ -61,6 +61,10 @@ def make_engine(aimd: Mapping[str, Any], seed: int, walltime_s: float | None = N
         from hmixal.aimd.ase_engine import AseEngine, AseEngineSettings
 
         return AseEngine(AseEngineSettings.from_mapping(aimd.get("ase", {})), seed)
+    if name == "mlip":
+        from hmixal.aimd import mlip
+
+        return mlip.make_engine(aimd.get("mlip", {}), seed)
     raise InputError(None, None, f"aimd.engine must be one of {', '.join(ENGINES)}, got {name!r}")
 
 

@@ -68,9 +68,13 @@ def reference_text(engine: Mapping[str, Any], outcomes: Sequence[Mapping[str, An
     elif engine.get("imported"):
         text = f"imported VASP MD ({engine.get('imported')}); no volume loop recorded"
     else:
-        calculator = str(engine.get("calculator", engine.get("engine")))
+        model = engine.get("model") or {}
+        # A named model (aimd.engine: mlip) is the engine a training set opts into (dataset.train_on_potential_md).
+        calculator = str(model.get("name") or engine.get("calculator", engine.get("engine")))
         versions = engine.get("versions", {})
         shown = ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) if isinstance(versions, dict) else versions
+        if model.get("weights_sha256"):
+            shown += f"; {model.get('label', calculator)} weights sha256 {str(model['weights_sha256'])[:16]}…"
         text = engine_reference(
             calculator,
             f"hmixal MD with {calculator} ({shown}), not DFT: NVT volume loop + production, H corrected to P = 0",
