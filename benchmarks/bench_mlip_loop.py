@@ -29,7 +29,7 @@ from hmixal.model import FeatureSource
 from hmixal.nested_cv import InnerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-LABELS = {"before": "before AIMD", "stand_in": "+ ML potential, all systems",
+LABELS = {"before": "before AIMD", "stand_in": "+ ML potential, all systems", "aimd": "+ AIMD, all systems (in-sample)",
           "stand_in_loo": "+ ML potential, other systems", "aimd_loo": "+ AIMD, other systems"}  # fmt: skip
 
 
@@ -40,7 +40,7 @@ def figure(table: pd.DataFrame, summary: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(VARIANTS), figsize=(13, 3.6), dpi=150, sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, len(VARIANTS), figsize=(16, 3.8), dpi=150, sharex=True, sharey=True)
     low = float(table[["aimd_kJ_per_mol", *VARIANTS]].min().min()) - 5
     high = float(table[["aimd_kJ_per_mol", *VARIANTS]].max().max()) + 5
     for ax, variant in zip(axes, VARIANTS, strict=True):

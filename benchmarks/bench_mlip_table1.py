@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hmixal.aimd.table1 import compare, engine_table, reference_systems
+from hmixal.aimd.table1 import NOT_RUN, calibration_table, compare, engine_table, reference_systems
 from hmixal.io import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +95,7 @@ def parity_figure(table: pd.DataFrame, summary: dict, path: Path) -> None:
     values = table[(table["aimd_status"] == "value") & table["hmix_kJ_per_mol"].notna()]
     fig, ax = plt.subplots(figsize=(6.2, 6.0), dpi=150)
     styles = [("miedema_kJ_per_mol", "s", "tab:gray"), ("model_before_kJ_per_mol", "^", "tab:orange"),
-              ("hmix_kJ_per_mol", "o", "tab:blue")]  # fmt: skip
+              ("model_oof_kJ_per_mol", "v", "tab:green"), ("hmix_kJ_per_mol", "o", "tab:blue")]  # fmt: skip
     for column, marker, colour in styles:
         scores = summary["overall"].get(column, {})
         label = f"{PREDICTORS[column]}: MAE {scores.get('mae', float('nan')):.1f}, bias {scores.get('bias', 0):+.1f}"
@@ -140,12 +140,10 @@ def main() -> None:
 
     reference = reference_systems(args.table)
     engine = engine_table(args.results / args.engine / "binaries", reference)
-    table = reference.merge(engine.drop(columns=["A", "B", "T_K"]), on="system", how="left")
-    table = table.merge(model_columns(args.oof), on="system", how="left")
-    table["status"] = table["status"].fillna("not_run")
+    table = calibration_table(reference, engine).merge(model_columns(args.oof), on="system", how="left")
     summary = compare(table, list(PREDICTORS))
     summary["n_systems"] = len(table)
-    summary["n_run"] = int((table["status"] != "not_run").sum())
+    summary["n_run"] = int((table["status"] != NOT_RUN).sum())
     systems = pd.read_csv(args.results / "systems.csv", comment="#")
     logs = args.logs or args.results.parent / "logs" / "aimd"
     summary["cost"] = cost(wall_times(logs, args.engine), systems, table)

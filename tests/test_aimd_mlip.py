@@ -27,7 +27,7 @@ needs_mlip = pytest.mark.skipif(
 
 
 def test_settings_reject_unknown_keys_and_models() -> None:
-    with pytest.raises(InputError, match=r"unknown aimd.mlip setting.*modell"):
+    with pytest.raises(InputError, match=r"aimd.mlip settings: unknown key.*modell"):
         mlip.MlipSettings.from_mapping({"modell": "chgnet"})
     with pytest.raises(InputError, match=r"chgnet, sevennet-0.*'mace'"):
         mlip.MlipSettings.from_mapping({"model": "mace"})

@@ -56,12 +56,14 @@ def test_a_perfect_stand_in_trains_as_aimd_does(dataset: pd.DataFrame) -> None:
     after = refit(data, np.arange(len(dataset)), FEATURES, PARAMS, SETTINGS, 7, 1)
     expected = after.predict_points(source, table["A"].to_numpy(), table["B"].to_numpy(), table["x_B"].to_numpy())
     np.testing.assert_allclose(table["stand_in"], expected, rtol=1e-10)
+    np.testing.assert_allclose(table["aimd"], expected, rtol=1e-10)
     np.testing.assert_allclose(table["stand_in_loo"], table["aimd_loo"], rtol=1e-10)
     # the AIMD values never train a stand-in variant: shifting the stand-in by 10 kJ/mol moves its predictions
     shifted = retrain_with_stand_in(dataset, stand_in_rows(dataset, 10.0), source, FEATURES, PARAMS, SETTINGS, 7)
     assert (shifted["stand_in"] - table["stand_in"]).mean() > 0.0
     np.testing.assert_allclose(shifted["before"], table["before"])
     np.testing.assert_allclose(shifted["aimd_loo"], table["aimd_loo"])
+    np.testing.assert_allclose(shifted["aimd"], table["aimd"])
     summary = scores(table)
     assert summary["n_systems"] == 5 and summary["stand_in_kJ_per_mol"]["mae"] == 0.0
 

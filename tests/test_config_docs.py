@@ -18,6 +18,7 @@ import yaml
 
 from conftest import REPO
 from hmixal.aimd.ase_engine import AseEngineSettings
+from hmixal.aimd.mlip import MlipSettings
 from hmixal.aimd.checks import CheckSettings
 from hmixal.aimd.protocol import ProtocolSettings
 from hmixal.aimd.runner import RunnerSettings
@@ -35,6 +36,7 @@ SETTINGS_CLASSES: dict[str, type] = {
     "aimd.protocol.volume": VolumeSettings,
     "aimd.checks": CheckSettings,
     "aimd.ase": AseEngineSettings,
+    "aimd.mlip": MlipSettings,
     "aimd.vasp.incar": MDSettings,
     "aimd.vasp.runner": RunnerSettings,
 }

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hmixal.aimd.ase_engine import AseEngine, AseEngineSettings
-from hmixal.errors import InputError
+from hmixal.errors import InputError, reject_unknown_keys
 
 ENGINE_NAME = "mlip"
 FACTORY = "hmixal.aimd.mlip:make_calculator"  # the ASE engine's calculator setting for every model here
@@ -85,8 +85,7 @@ def _package_version(distribution: str) -> str:
 def weights_path(card: ModelCard) -> Path:
     """The weights file the model's installed wheel ships (an InputError if the package or the file is missing)."""
     _package_version(card.distribution)
-    module = "sevenn" if card.distribution == "sevenn" else card.distribution
-    path = Path(str(importlib.resources.files(module).joinpath(card.weights)))
+    path = Path(str(importlib.resources.files(card.distribution).joinpath(card.weights)))  # package = module name
     if not path.is_file():
         raise InputError(
             path, None,
@@ -149,12 +148,7 @@ class MlipSettings:
     def from_mapping(cls, values: Mapping[str, Any] | None) -> MlipSettings:
         """Settings from the config's ``aimd.mlip`` mapping; unknown keys are an error."""
         values = dict(values or {})
-        known = sorted(f.name for f in fields(cls))
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise InputError(
-                None, None, f"unknown aimd.mlip setting(s): {', '.join(unknown)} (known: {', '.join(known)})"
-            )
+        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd.mlip settings")
         return cls(**values)
 
     def engine_settings(self) -> AseEngineSettings:

@@ -23,6 +23,7 @@ from hmixal.dataset import read_dataset_csv
 from hmixal.errors import InputError
 from hmixal.metrics import REFRACTORY, containing
 
+NOT_RUN = "not_run"  # the status of a reference system the engine has not finished
 COLUMNS: tuple[str, ...] = (
     "system", "A", "B", "T_K", "engine", "model", "n_atoms", "production_ps", "hmix_kJ_per_mol",
     "uncertainty_kJ_per_mol", "mean_pressure_kbar", "phase_separation", "status", "comment",
@@ -110,6 +111,13 @@ def engine_table(binaries_dir: str | Path, systems: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def calibration_table(reference: pd.DataFrame, engine: pd.DataFrame) -> pd.DataFrame:
+    """Every reference system with the engine's columns beside it (status ``not_run`` where it has none)."""
+    table = reference.merge(engine.drop(columns=["A", "B", "T_K"]), on="system", how="left")
+    table["status"] = table["status"].fillna(NOT_RUN)
+    return table
+
+
 def _scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float | int]:
     diff = np.asarray(predicted, float) - np.asarray(observed, float)
     if diff.size == 0:
@@ -125,7 +133,8 @@ def _scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float | in
 
 def compare(table: pd.DataFrame, predictors: Sequence[str]) -> dict[str, Any]:
     """Scores of each predictor column against ``aimd_kJ_per_mol`` on the systems where every one has a value,
-    overall and per refractory element, and the phase-separation count (flagged, by ΔH > 0, missed)."""
+    overall and per refractory element, and the phase separations: flagged by the S_cc check, with ΔH > 0, not
+    computed (a run was not a homogeneous liquid) or missed (a value row with ΔH ≤ 0)."""
     values = table[table["aimd_status"] == "value"].dropna(subset=["aimd_kJ_per_mol", *predictors])
     out: dict[str, Any] = {"n_reference_values": int((table["aimd_status"] == "value").sum()), "overall": {}}
     for name in predictors:
@@ -133,15 +142,17 @@ def compare(table: pd.DataFrame, predictors: Sequence[str]) -> dict[str, Any]:
     for element in REFRACTORY:
         part = containing(values, element)
         out[element] = {name: _scores(part["aimd_kJ_per_mol"], part[name]) for name in predictors}
-    separated = table[table["aimd_status"] == "phase_separation"]
+    separated = table[(table["aimd_status"] == "phase_separation") & (table["status"] != NOT_RUN)]
+    flagged = separated["phase_separation"] == True  # noqa: E712 - a column with NaN for systems not run
+    positive = separated["hmix_kJ_per_mol"] > 0
     out["phase_separations"] = {
-        "n_reference": len(separated),
-        "n_computed": int(separated["status"].notna().sum()),
-        "flagged": sorted(separated.loc[separated["phase_separation"] == True, "system"]),  # noqa: E712 - NaN rows
-        "positive_hmix": sorted(separated.loc[separated["hmix_kJ_per_mol"] > 0, "system"]),
-        "missed": sorted(
-            separated.loc[(separated["phase_separation"] == False) & ~(separated["hmix_kJ_per_mol"] > 0), "system"]  # noqa: E712
-        ),
+        "n_reference": int((table["aimd_status"] == "phase_separation").sum()),
+        "n_computed": int(len(separated)),
+        "flagged": sorted(separated.loc[flagged, "system"]),
+        "positive_hmix": sorted(separated.loc[positive, "system"]),
+        # the engine made no row (a run not liquid, e.g. a pure liquid above its boiling point with a cavity)
+        "not_computed": sorted(separated.loc[separated["status"] == "not_computed", "system"]),
+        "missed": sorted(separated.loc[(separated["status"] == "value") & ~positive, "system"]),
     }
     false = table[(table["aimd_status"] == "value") & (table["phase_separation"] == True)]  # noqa: E712
     out["phase_separations"]["false_alarms"] = sorted(false["system"])
