@@ -18,8 +18,8 @@ import yaml
 
 from conftest import REPO
 from hmixal.aimd.ase_engine import AseEngineSettings
-from hmixal.aimd.mlip import MlipSettings
 from hmixal.aimd.checks import CheckSettings
+from hmixal.aimd.mlip import MlipSettings
 from hmixal.aimd.protocol import ProtocolSettings
 from hmixal.aimd.runner import RunnerSettings
 from hmixal.aimd.vasp_inputs import MDSettings

@@ -147,7 +147,7 @@ def compare(table: pd.DataFrame, predictors: Sequence[str]) -> dict[str, Any]:
     positive = separated["hmix_kJ_per_mol"] > 0
     out["phase_separations"] = {
         "n_reference": int((table["aimd_status"] == "phase_separation").sum()),
-        "n_computed": int(len(separated)),
+        "n_computed": len(separated),
         "flagged": sorted(separated.loc[flagged, "system"]),
         "positive_hmix": sorted(separated.loc[positive, "system"]),
         # the engine made no row (a run not liquid, e.g. a pure liquid above its boiling point with a cavity)
