@@ -53,14 +53,16 @@ def test_compare_scores_values_and_separations(tmp_path: Path) -> None:
     write_binary(tmp_path, "Os", "Zr", {"Os32Zr32": -100.0, "Os64": -90.0, "Zr64": -90.0})  # ΔH = −10 (AIMD −42.73)
     write_binary(tmp_path, "Mg", "Re", {"Mg32Re32": -50.0, "Mg64": -60.0, "Re64": -60.0}, "phase_separation")
     write_binary(tmp_path, "Ca", "W", {"Ca32W32": -50.0, "Ca64": -40.0, "W64": -40.0})  # missed: −10 and mixed
+    write_binary(tmp_path, "Os", "Si", {"Os32Si32": -90.0, "Os64": -60.0, "Si64": -60.0}, "not_computed")
     engine = engine_table(tmp_path, systems)
-    assert sorted(engine["system"]) == ["Ca-W", "Ir-Ti", "Mg-Re", "Os-Zr"]
+    assert sorted(engine["system"]) == ["Ca-W", "Ir-Ti", "Mg-Re", "Os-Si", "Os-Zr"]
     table = calibration_table(systems, engine)
-    assert (table["status"] == NOT_RUN).sum() == 33
+    assert (table["status"] == NOT_RUN).sum() == 32
     summary = compare(table, ["hmix_kJ_per_mol"])
     overall = summary["overall"]["hmix_kJ_per_mol"]
     assert overall["n"] == 2 and overall["bias"] == pytest.approx((39.87 + 32.73) / 2)
     assert overall["sign_agreement"] == 1.0 and summary["Ir"]["hmix_kJ_per_mol"]["n"] == 1
+    assert summary["values_not_computed"] == ["Os-Si"]  # its −30 kJ/mol is kept in the table, not scored
     separations = summary["phase_separations"]
     assert separations["flagged"] == ["Mg-Re"] and separations["positive_hmix"] == ["Mg-Re"]
     assert separations["missed"] == ["Ca-W"] and separations["n_computed"] == 2 and separations["false_alarms"] == []

@@ -135,8 +135,13 @@ def compare(table: pd.DataFrame, predictors: Sequence[str]) -> dict[str, Any]:
     """Scores of each predictor column against ``aimd_kJ_per_mol`` on the systems where every one has a value,
     overall and per refractory element, and the phase separations: flagged by the S_cc check, with ΔH > 0, not
     computed (a run was not a homogeneous liquid) or missed (a value row with ΔH ≤ 0)."""
-    values = table[table["aimd_status"] == "value"].dropna(subset=["aimd_kJ_per_mol", *predictors])
+    # scored where the engine made a value row: a not_computed row's number (a run not liquid, a volume too far
+    # from P = 0) is kept in the table but is no calibration point, as it would be no training point
+    values = table[(table["aimd_status"] == "value") & (table["status"] == "value")]
+    values = values.dropna(subset=["aimd_kJ_per_mol", *predictors])
     out: dict[str, Any] = {"n_reference_values": int((table["aimd_status"] == "value").sum()), "overall": {}}
+    reference_values = table[table["aimd_status"] == "value"]
+    out["values_not_computed"] = sorted(reference_values.loc[reference_values["status"] == "not_computed", "system"])
     for name in predictors:
         out["overall"][name] = _scores(values["aimd_kJ_per_mol"], values[name])
     for element in REFRACTORY:
