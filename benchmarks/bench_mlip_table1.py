@@ -92,8 +92,16 @@ def parity_figure(table: pd.DataFrame, summary: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    values = table[(table["aimd_status"] == "value") & table["hmix_kJ_per_mol"].notna()]
-    fig, ax = plt.subplots(figsize=(6.2, 6.0), dpi=150)
+    values = table[(table["aimd_status"] == "value") & (table["status"] == "value")]
+    # not_computed rows (a run not a homogeneous liquid): the engine's number, open markers, not scored
+    rejected = table[(table["aimd_status"] == "value") & (table["status"] == "not_computed")]
+    fig, ax = plt.subplots(figsize=(6.4, 6.2), dpi=150)
+    if len(rejected):
+        ax.scatter(rejected["aimd_kJ_per_mol"], rejected["hmix_kJ_per_mol"], s=30, facecolors="none",
+                   edgecolors="tab:blue", label="ML potential, not computed (a pure liquid boiled)")  # fmt: skip
+        for _, row in rejected.iterrows():
+            ax.annotate(row["system"], (row["aimd_kJ_per_mol"], row["hmix_kJ_per_mol"]), fontsize=6,
+                        xytext=(3, -7), textcoords="offset points", color="tab:blue")  # fmt: skip
     styles = [("miedema_kJ_per_mol", "s", "tab:gray"), ("model_before_kJ_per_mol", "^", "tab:orange"),
               ("model_oof_kJ_per_mol", "v", "tab:green"), ("hmix_kJ_per_mol", "o", "tab:blue")]  # fmt: skip
     for column, marker, colour in styles:

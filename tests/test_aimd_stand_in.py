@@ -66,6 +66,11 @@ def test_a_perfect_stand_in_trains_as_aimd_does(dataset: pd.DataFrame) -> None:
     np.testing.assert_allclose(shifted["aimd"], table["aimd"])
     summary = scores(table)
     assert summary["n_systems"] == 5 and summary["stand_in_kJ_per_mol"]["mae"] == 0.0
+    same = summary["paired"]["stand_in_minus_aimd"]  # identical predictions: no gain, a zero-width interval
+    assert same["mean_abs_error_drop"] == pytest.approx(0.0, abs=1e-9)
+    assert same["ci95"] == pytest.approx([0.0, 0.0], abs=1e-9)
+    gain = summary["paired"]["before_minus_aimd"]
+    assert gain["ci95"][0] <= gain["mean_abs_error_drop"] <= gain["ci95"][1]
 
 
 def test_bad_stand_in_rows_are_refused(dataset: pd.DataFrame) -> None:
