@@ -61,18 +61,17 @@ def wall_times(log_dir: Path, engine: str) -> pd.DataFrame:
     return frame.groupby("run", as_index=False)[["seconds", "steps"]].sum()
 
 
-def cost(times: pd.DataFrame, systems: pd.DataFrame, table: pd.DataFrame) -> dict:
+def cost(times: pd.DataFrame, systems: pd.DataFrame) -> dict:
     """Median wall time per run and per binary (its alloy run plus its two pure runs, pure runs shared)."""
     if times.empty:
         return {}
     per_run = times.set_index("run")["seconds"]
-    runs_csv = systems
     per_binary = []
-    for _, row in runs_csv.iterrows():
+    for _, row in systems.iterrows():
         ids = [row["alloy_run"], row["pure_A_run"], row["pure_B_run"]]
         if all(i in per_run.index for i in ids):
             per_binary.append(float(per_run[ids].sum()))
-    alloy = [float(per_run[i]) for i in runs_csv["alloy_run"] if i in per_run.index]
+    alloy = [float(per_run[i]) for i in systems["alloy_run"] if i in per_run.index]
     return {
         "n_runs_timed": len(per_run),
         "median_run_min": statistics.median(per_run) / 60.0,
@@ -154,7 +153,7 @@ def main() -> None:
     summary["n_run"] = int((table["status"] != NOT_RUN).sum())
     systems = pd.read_csv(args.results / "systems.csv", comment="#")
     logs = args.logs or args.results.parent / "logs" / "aimd"
-    summary["cost"] = cost(wall_times(logs, args.engine), systems, table)
+    summary["cost"] = cost(wall_times(logs, args.engine), systems)
     summary["machine"] = {"host": platform.node(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
                           "date": dt.date.today().isoformat()}  # fmt: skip
     write_csv(table, args.out)

@@ -84,13 +84,13 @@ def _package_version(distribution: str) -> str:
 
 def weights_path(card: ModelCard) -> Path:
     """The weights file the model's installed wheel ships (an InputError if the package or the file is missing)."""
-    _package_version(card.distribution)
+    version = _package_version(card.distribution)
     path = Path(str(importlib.resources.files(card.distribution).joinpath(card.weights)))  # package = module name
     if not path.is_file():
         raise InputError(
             path, None,
             f"{card.label}: the weights are not in the installed {card.distribution} "
-            f"{_package_version(card.distribution)} (hmixal never downloads weights at run time)",
+            f"{version} (hmixal never downloads weights at run time)",
         )  # fmt: skip
     return path
 

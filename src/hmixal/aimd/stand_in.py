@@ -24,6 +24,7 @@ import pandas as pd
 
 from hmixal.dataset import POTENTIAL_MD
 from hmixal.errors import InputError
+from hmixal.metrics import errors
 from hmixal.model import FeatureSource, excluded_before_aimd, model_data
 from hmixal.nested_cv import InnerSettings, refit
 
@@ -99,9 +100,9 @@ def scores(table: pd.DataFrame, seed: int = 0, draws: int = 5000) -> dict[str, A
     out: dict[str, Any] = {"n_systems": len(table)}
     observed = table["aimd_kJ_per_mol"].to_numpy(float)
     for column in ("miedema_kJ_per_mol", "stand_in_kJ_per_mol", *VARIANTS):
-        diff = table[column].to_numpy(float) - observed
-        out[column] = {"mae": float(np.mean(np.abs(diff))), "rmse": float(np.sqrt(np.mean(diff**2))),
-                       "bias": float(np.mean(diff))}  # fmt: skip
+        predicted = table[column].to_numpy(float)
+        found = errors(observed, predicted)
+        out[column] = {"mae": found["mae"], "rmse": found["rmse"], "bias": float(np.mean(predicted - observed))}
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(table), size=(draws, len(table)))
     out["paired"] = {}

@@ -21,7 +21,7 @@ import pandas as pd
 from hmixal.aimd import analysis
 from hmixal.dataset import read_dataset_csv
 from hmixal.errors import InputError
-from hmixal.metrics import REFRACTORY, containing
+from hmixal.metrics import REFRACTORY, containing, errors
 
 NOT_RUN = "not_run"  # the status of a reference system the engine has not finished
 COLUMNS: tuple[str, ...] = (
@@ -119,13 +119,12 @@ def calibration_table(reference: pd.DataFrame, engine: pd.DataFrame) -> pd.DataF
 
 
 def _scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float | int]:
-    diff = np.asarray(predicted, float) - np.asarray(observed, float)
-    if diff.size == 0:
+    """metrics.errors (RMSE, MAE, n) with the bias and the share of signs that agree."""
+    if len(observed) == 0:
         return {"n": 0}
+    diff = np.asarray(predicted, float) - np.asarray(observed, float)
     return {
-        "n": int(diff.size),
-        "mae": float(np.mean(np.abs(diff))),
-        "rmse": float(np.sqrt(np.mean(diff**2))),
+        **errors(observed, predicted),
         "bias": float(np.mean(diff)),
         "sign_agreement": float(np.mean(np.sign(predicted) == np.sign(observed))),
     }
