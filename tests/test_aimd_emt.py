@@ -22,7 +22,7 @@ from hmixal.aimd.engine import StageState
 from hmixal.aimd.protocol import ProtocolSettings, advance_run, prepare_run
 from hmixal.aimd.results import binary_result
 from hmixal.dataset import read_dataset_csv
-from hmixal.elements import default_table_path, load_element_table
+from hmixal.elements import load_element_table
 from hmixal.errors import InputError
 
 pytest.importorskip("asap3")
@@ -112,32 +112,12 @@ def test_emt_crystal_is_not_liquid() -> None:
     assert check.wendt_abraham_ratio < an.MIN_WENDT_ABRAHAM_RATIO
 
 
-def test_rule_scripts_run_a_binary_and_collect(tmp_path: Path, run_script) -> None:
+def test_rule_scripts_run_a_binary_and_collect(tmp_path: Path, aimd_jobs) -> None:
     """The rule scripts as Snakemake calls them: three aimd_run jobs → one binary row → the results table."""
-    from hmixal.aimd.systems import melting_points, plan_runs
-    from hmixal.io import write_csv
-
-    plan = plan_runs({"binaries": [{"system": "Ag-Cu", "T_K": 1400}], "n_atoms": 64},
-                     melting_points(load_element_table()))  # fmt: skip
-    runs_csv = tmp_path / "runs.csv"
-    write_csv(plan.runs, runs_csv)
     aimd = {"engine": "ase", "protocol": {"volume_run_ps": 1.0, "production_ps": 3.0}, "reset_failed": False,
             "ase": {"calculator": "emt", "frame_interval": 20}}  # fmt: skip
-
-    def run(script: str, spec: dict, name: str) -> str:
-        log = tmp_path / f"{name}.log"
-        done = run_script(script, {**spec, "log": str(log)})
-        return f"{done.returncode}\n{done.stderr}\n{log.read_text() if log.exists() else ''}"
-
-    outcomes = {}
-    for run_id in plan.runs["run_id"]:
-        outcome = tmp_path / "runs" / run_id / "outcome.json"
-        spec = {"input": {"runs": str(runs_csv), "elements": str(default_table_path())},
-                "output": {"outcome": str(outcome)}, "params": {"aimd": aimd, "seed": 7},
-                "wildcards": {"run_id": run_id}, "resources": {}}  # fmt: skip
-        report = run("aimd_run.py", spec, run_id)
-        assert report.startswith("0\n"), report
-        outcomes[run_id] = str(outcome)
+    plan, outcomes = aimd_jobs.runs({"system": "Ag-Cu", "T_K": 1400}, 64, aimd)
+    run = aimd_jobs.run
     system = plan.systems.iloc[0]
     inputs = {"alloy": outcomes[system["alloy_run"]], "pure_a": outcomes[system["pure_A_run"]],
               "pure_b": outcomes[system["pure_B_run"]]}  # fmt: skip

@@ -117,38 +117,19 @@ def test_sevennet_runs_a_stage(tmp_path: Path) -> None:
 
 @needs_mlip
 @pytest.mark.parametrize("model", ["chgnet"])
-def test_rule_scripts_run_a_binary_with_the_model(tmp_path: Path, run_script, model: str) -> None:
+def test_rule_scripts_run_a_binary_with_the_model(tmp_path: Path, aimd_jobs, model: str) -> None:
     """aimd_run for the alloy and the two pure liquids, as the pipeline calls it, on a 16-atom cell."""
     from hmixal.aimd.results import reference_text, source_type
-    from hmixal.aimd.systems import melting_points, plan_runs
-    from hmixal.elements import default_table_path, load_element_table
-    from hmixal.io import write_csv
 
-    plan = plan_runs({"binaries": [{"system": "Ir-Ti", "T_K": 2750}], "n_atoms": 16},
-                     melting_points(load_element_table()))  # fmt: skip
-    runs_csv = tmp_path / "runs.csv"
-    write_csv(plan.runs, runs_csv)
     # A tiny cell and a few dozen steps: the engine for real, not a converged number.
     protocol = {"volume_run_ps": 0.09, "production_ps": 0.09, "max_production_ps": 0.09,
                 "volume": {"max_iterations": 2}}  # fmt: skip
     aimd = {"engine": "mlip", "protocol": protocol, "reset_failed": False,
             "mlip": {"model": model, "start_steps": 50, "sample_interval": 1, "frame_interval": 4}}  # fmt: skip
-
-    def run(script: str, spec: dict, name: str) -> str:
-        log = tmp_path / f"{name}.log"
-        done = run_script(script, {**spec, "log": str(log)})
-        return f"{done.returncode}\n{done.stderr}\n{log.read_text() if log.exists() else ''}"
-
-    outcomes = {}
-    for run_id in plan.runs["run_id"]:
-        outcome = tmp_path / "runs" / run_id / "outcome.json"
-        spec = {"input": {"runs": str(runs_csv), "elements": str(default_table_path())},
-                "output": {"outcome": str(outcome)}, "params": {"aimd": aimd, "seed": 7},
-                "wildcards": {"run_id": run_id}, "resources": {}}  # fmt: skip
-        report = run("aimd_run.py", spec, run_id)
-        assert report.startswith("0\n"), report
-        outcomes[run_id] = str(outcome)
-        recorded = json.loads(outcome.read_text())
+    plan, outcomes = aimd_jobs.runs({"system": "Ir-Ti", "T_K": 2750}, 16, aimd)
+    run = aimd_jobs.run
+    for outcome in outcomes.values():
+        recorded = json.loads(Path(outcome).read_text())
         assert recorded["engine"]["engine"] == "mlip" and recorded["engine"]["model"]["name"] == model
     # The row's reference names the model and its weights (results.reference_text, what aimd_hmix writes) …
     recorded = [json.loads(Path(path).read_text()) for path in outcomes.values()]
