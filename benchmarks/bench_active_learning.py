@@ -57,9 +57,9 @@ from hmixal.active_learning import (
     run_split,
     summarise,
 )
-from hmixal.features import PAPER_AL_FEATURES
+from hmixal.features import PAPER_AL_FEATURES, FeatureSource
 from hmixal.io import write_csv
-from hmixal.model import FeatureSource, model_data
+from hmixal.model import model_data
 
 # The evaluator: the RFE study's fixed LightGBM parameters (config selection.lgbm).
 LGBM = {
@@ -129,7 +129,7 @@ def main() -> None:
         print(view[[a for a in APPROACHES if a in view.columns]].round(3).to_string())
 
     print(f"\n2. GP hyper-parameters learnt once per split vs relearnt every iteration, {args.refit_splits} splits")
-    every = dataclasses.replace(paper, gp=GPOptions(refit_every=1))
+    every = dataclasses.replace(paper, gp=GPOptions(refit_every=1, n_starts=5))
     refit_rows = []
     for approach in ("gp_points", "gp_binaries"):
         ids = range(args.refit_splits)

@@ -37,8 +37,9 @@ import yaml
 from hmixal.active_learning import equimolar_rows, make_splits, split_masks
 from hmixal.al_evaluator import EvaluatorSettings, fit
 from hmixal.dataset import read_table
+from hmixal.features import FeatureSource
 from hmixal.io import atomic_path
-from hmixal.model import FeatureSource, ModelData, model_data
+from hmixal.model import ModelData, model_data
 from hmixal.resources import element_table_path
 from hmixal.splits import derive_seed
 

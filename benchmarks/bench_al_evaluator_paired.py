@@ -27,10 +27,10 @@ from hmixal.al_designs import design_job
 from hmixal.al_evaluator import EvaluatorSettings
 from hmixal.config import read_config_file
 from hmixal.dataset import read_table
-from hmixal.features import PAPER_AL_FEATURES
+from hmixal.features import PAPER_AL_FEATURES, FeatureSource
 from hmixal.gp import learn_hyper
 from hmixal.io import write_csv
-from hmixal.model import FeatureSource, model_data
+from hmixal.model import model_data
 from hmixal.resources import element_table_path
 from hmixal.splits import derive_seed
 

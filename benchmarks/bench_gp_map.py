@@ -35,9 +35,9 @@ from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
 from hmixal.dataset import read_table
-from hmixal.features import PAPER_AL_FEATURES
-from hmixal.model import FeatureSource, model_data
-from hmixal.uncertainty import HyperSettings, train_gp, variance_map
+from hmixal.features import PAPER_AL_FEATURES, FeatureSource
+from hmixal.gp_map import HyperSettings, train_gp, variance_map
+from hmixal.model import model_data
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
     maps = {}
     for i, subsample in enumerate(args.subsample):
         start, cpu = time.perf_counter(), time.process_time()
-        gp = train_gp(data, PAPER_AL_FEATURES, args.seed, HyperSettings(subsample=subsample))
+        gp = train_gp(data, PAPER_AL_FEATURES, args.seed, HyperSettings(hyper_subsample=subsample))
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         h = gp.hyper
         print(

@@ -24,8 +24,8 @@ import yaml
 
 from hmixal.aimd.analysis import collect_results
 from hmixal.aimd.stand_in import VARIANTS, retrain_with_stand_in, scores
+from hmixal.features import FeatureSource
 from hmixal.io import write_csv
-from hmixal.model import FeatureSource
 from hmixal.nested_cv import InnerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def main() -> None:
 
     config = yaml.safe_load(args.config.read_text(encoding="utf-8"))
     inner = json.loads(args.inner.read_text(encoding="utf-8"))
-    settings = InnerSettings(**config["model"]["inner"])
+    settings = InnerSettings.from_mapping(config["model"]["inner"])
     rows = collect_results(sorted(args.binaries.glob("*.csv")))
     stand_in = rows[rows["status"] == "value"]
     dataset = pd.read_csv(args.dataset)

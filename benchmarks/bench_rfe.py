@@ -13,8 +13,9 @@ import time
 import yaml
 
 from hmixal.dataset import read_table
-from hmixal.model import FeatureSource, model_data
-from hmixal.selection import rfe_repeat
+from hmixal.features import FeatureSource
+from hmixal.model import model_data
+from hmixal.rfe_study import RfeSettings, rfe_repeat
 
 
 def main(dataset: str, repeats: int = 1) -> None:
@@ -25,7 +26,7 @@ def main(dataset: str, repeats: int = 1) -> None:
     times = []
     for r in range(repeats):
         start = time.perf_counter()
-        rfe_repeat(data, r, config["lgbm"], config["fits_per_step"], config["test_fraction"], 1, 1, 1)
+        rfe_repeat(data, r, RfeSettings(config["lgbm"], config["fits_per_step"], config["test_fraction"], 1), 1, 1)
         times.append(time.perf_counter() - start)
     per_repeat = statistics.median(times)
     print(f"{len(data.y)} rows; repeat times {[round(t, 1) for t in times]} s; median {per_repeat:.1f} s")

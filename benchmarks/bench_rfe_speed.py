@@ -26,11 +26,13 @@ import lightgbm
 import numpy as np
 import pandas as pd
 
-from hmixal import selection
+from hmixal import rfe_study
 from hmixal.config import merge_config, read_config_file
 from hmixal.dataset import read_table
+from hmixal.features import FeatureSource
 from hmixal.io import write_csv
-from hmixal.model import FeatureSource, ModelData, model_data, regressor
+from hmixal.model import ModelData, model_data, regressor
+from hmixal.settings import field_names
 
 
 def sklearn_step(
@@ -54,22 +56,11 @@ def sklearn_step(
 
 def run_repeats(data: ModelData, config: Mapping, repeats: int, old: bool) -> tuple[float, float, pd.DataFrame]:
     """Wall and CPU time (s) of repeats 0 … repeats−1 with the old or the new step, and their paths table."""
-    step = sklearn_step if old else selection.elimination_step_importance
-    with mock.patch.object(selection, "elimination_step_importance", step):
+    step = sklearn_step if old else rfe_study.elimination_step_importance
+    with mock.patch.object(rfe_study, "elimination_step_importance", step):
+        settings = rfe_study.RfeSettings.from_mapping({k: config[k] for k in field_names(rfe_study.RfeSettings)})
         start, start_cpu = time.perf_counter(), time.process_time()
-        paths = [
-            selection.rfe_repeat(
-                data,
-                r,
-                config["lgbm"],
-                config["fits_per_step"],
-                config["test_fraction"],
-                config["seed"],
-                1,
-                config["min_features"],
-            )
-            for r in range(repeats)
-        ]
+        paths = [rfe_study.rfe_repeat(data, r, settings, config["seed"], 1) for r in range(repeats)]
         elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     return elapsed, cpu, pd.concat(paths, ignore_index=True)
 

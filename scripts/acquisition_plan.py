@@ -8,10 +8,10 @@ log = start_job(snakemake, "acquisition_plan")
 import time  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
+from hmixal.features import FeatureSource  # noqa: E402
+from hmixal.gp_map import load_map_gp, read_uncertainty_table  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
-from hmixal.model import FeatureSource  # noqa: E402
 from hmixal.plan import REQUIRED_COLUMNS, BatchSettings, acquisition_plan  # noqa: E402
-from hmixal.uncertainty import load_map_gp, read_uncertainty_table  # noqa: E402
 
 p = snakemake.params
 table = read_uncertainty_table(snakemake.input.map, REQUIRED_COLUMNS)

@@ -7,8 +7,9 @@ log = start_job(snakemake, "al_splits")
 from hmixal.active_learning import al_feature_list  # noqa: E402
 from hmixal.al_designs import design_job  # noqa: E402
 from hmixal.dataset import read_table  # noqa: E402
+from hmixal.features import FeatureSource  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
-from hmixal.model import FeatureSource, model_data  # noqa: E402
+from hmixal.model import model_data  # noqa: E402
 
 p = snakemake.params
 source = FeatureSource(snakemake.input.elements)

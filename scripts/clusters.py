@@ -8,11 +8,11 @@ import json  # noqa: E402
 
 from hmixal.clustering import cluster_map, cluster_table, kmeans_scan  # noqa: E402
 from hmixal.elements import ELEMENTS, load_element_table  # noqa: E402
+from hmixal.features import FeatureSource  # noqa: E402
+from hmixal.gp_map import read_uncertainty_table  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
 from hmixal.manifest import read_verified_text  # noqa: E402
-from hmixal.model import FeatureSource  # noqa: E402
 from hmixal.splits import derive_seed  # noqa: E402
-from hmixal.uncertainty import read_uncertainty_table  # noqa: E402
 
 p = snakemake.params
 variance = read_uncertainty_table(snakemake.input.variance)

@@ -6,8 +6,9 @@ log = start_job(snakemake, "element_holdout")
 
 from hmixal.dataset import read_table  # noqa: E402
 from hmixal.element_holdout import element_holdout  # noqa: E402
+from hmixal.features import FeatureSource  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
-from hmixal.model import FeatureSource, TrainedModel, model_data  # noqa: E402
+from hmixal.model import TrainedModel, model_data  # noqa: E402
 
 p = snakemake.params
 data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))

@@ -10,15 +10,16 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
+from hmixal.features import FeatureSource  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
-from hmixal.model import FeatureSource, excluded_before_aimd, model_data  # noqa: E402
+from hmixal.model import excluded_before_aimd, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, fit_inner  # noqa: E402
 from hmixal.predictor import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table  # noqa: E402
 
 p = snakemake.params
 data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))
 rows = np.flatnonzero(~excluded_before_aimd(data.frame, p.excluded_sources))
-inner = fit_inner(data, rows, InnerSettings(**p.inner), p.seed, snakemake.threads)
+inner = fit_inner(data, rows, InnerSettings.from_mapping(p.inner), p.seed, snakemake.threads)
 info = {
     "n_train_rows": int(rows.size),
     "inner_cv_rmse": inner.cv_rmse,

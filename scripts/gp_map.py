@@ -8,9 +8,10 @@ import json  # noqa: E402
 import time  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
+from hmixal.features import FeatureSource  # noqa: E402
+from hmixal.gp_map import HyperSettings, resolve_features, train_gp, uncertainty_table  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
-from hmixal.model import FeatureSource, model_data  # noqa: E402
-from hmixal.uncertainty import HyperSettings, resolve_features, train_gp, uncertainty_table  # noqa: E402
+from hmixal.model import model_data  # noqa: E402
 
 p = snakemake.params
 dataset = read_table(snakemake.input.dataset)
@@ -19,7 +20,7 @@ data = model_data(dataset, source)
 features = resolve_features(p.features, getattr(snakemake.input, "features_al", None), data.feature_names)
 log.info("%d training rows, features %s", len(dataset), ", ".join(features))
 start = time.perf_counter()
-gp = train_gp(data, features, p.seed, HyperSettings(n_starts=p.n_starts, subsample=p.hyper_subsample))
+gp = train_gp(data, features, p.seed, HyperSettings.from_mapping(p.hyper))
 log.info("hyper-parameters learnt in %.1f s: %s", time.perf_counter() - start, gp.hyper.to_dict())
 start = time.perf_counter()
 table = uncertainty_table(gp, dataset, source, features, step=p.step)

@@ -14,9 +14,9 @@ from hmixal.clustering import (  # noqa: E402
     ratio_summary,
     standardise,
 )
+from hmixal.features import FeatureSource  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
 from hmixal.miedema_model import miedema_groups  # noqa: E402
-from hmixal.model import FeatureSource  # noqa: E402
 from hmixal.splits import derive_seed  # noqa: E402
 from hmixal.systems import all_binaries  # noqa: E402
 

@@ -7,8 +7,9 @@ log = start_job(snakemake, "nested_cv_fold")
 import json  # noqa: E402
 
 from hmixal.dataset import read_table  # noqa: E402
+from hmixal.features import FeatureSource  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
-from hmixal.model import FeatureSource, excluded_before_aimd, model_data  # noqa: E402
+from hmixal.model import excluded_before_aimd, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, outer_fold  # noqa: E402
 from hmixal.splits import derive_seed, grouped_folds  # noqa: E402
 
@@ -19,7 +20,7 @@ folds = grouped_folds(data.groups, p.outer_folds, derive_seed(p.seed, "outer-fol
 excluded = None
 if snakemake.wildcards.variant == "before":
     excluded = excluded_before_aimd(data.frame, p.excluded_sources_before)
-settings = InnerSettings(**p.inner)
+settings = InnerSettings.from_mapping(p.inner)
 predictions, model, inner = outer_fold(data, folds, fold, settings, p.seed, snakemake.threads, excluded)
 write_csv(predictions, snakemake.output.predictions)
 model.save(snakemake.output.model_dir)

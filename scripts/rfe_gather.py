@@ -6,9 +6,10 @@ log = start_job(snakemake, "rfe_gather")
 
 import pandas as pd  # noqa: E402
 
-from hmixal.io import write_csv, write_text  # noqa: E402
+from hmixal.features import write_feature_list  # noqa: E402
+from hmixal.io import write_csv  # noqa: E402
 from hmixal.manifest import read_verified_csv  # noqa: E402
-from hmixal.selection import choose_features, feature_frequencies, rfe_curve  # noqa: E402
+from hmixal.rfe_study import choose_features, feature_frequencies, rfe_curve  # noqa: E402
 
 paths = pd.concat([read_verified_csv(p, keep_default_na=False) for p in snakemake.input.paths], ignore_index=True)
 paths = paths.sort_values(["repeat", "n_features"], ascending=[True, False], ignore_index=True)
@@ -23,6 +24,5 @@ for n, target in (
     (snakemake.params.n_final, snakemake.output.features_final),
 ):
     chosen = choose_features(paths, n)
-    # With a manifest: the readers (hmixal.active_learning.read_feature_list) refuse a list cut or edited since.
-    write_text("\n".join(chosen) + "\n", target, manifest=True)
+    write_feature_list(chosen, target)
     log.info("%d-feature set: %s", n, ", ".join(chosen))

@@ -36,9 +36,10 @@ from hmixal.active_learning import (
 )
 from hmixal.errors import InputError
 from hmixal.features import PAPER_AL_FEATURES as AL_FEATURES
+from hmixal.features import FeatureSource
 from hmixal.io import write_csv, write_text
 from hmixal.miedema_model import hmix
-from hmixal.model import FeatureSource, ModelData, model_data
+from hmixal.model import ModelData, model_data
 from hmixal.resources import element_table_path
 from hmixal.systems import all_binaries
 

@@ -10,7 +10,8 @@ import pytest
 
 from hmixal.aimd.stand_in import VARIANTS, retrain_with_stand_in, scores
 from hmixal.errors import InputError
-from hmixal.model import FeatureSource, model_data
+from hmixal.features import FeatureSource
+from hmixal.model import model_data
 from hmixal.nested_cv import InnerSettings, refit
 
 REPO = Path(__file__).resolve().parent.parent

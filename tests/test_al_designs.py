@@ -27,8 +27,7 @@ from hmixal.al_designs import (
 )
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
-from hmixal.features import PAPER_AL_FEATURES
-from hmixal.model import FeatureSource
+from hmixal.features import PAPER_AL_FEATURES, FeatureSource
 from hmixal.systems import all_binaries
 
 ROLES = {"train", "test", "pool"}

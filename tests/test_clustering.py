@@ -22,8 +22,8 @@ from hmixal.clustering import (
 )
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
+from hmixal.features import FeatureSource
 from hmixal.miedema_model import GROUP_NONTM_NONTM, GROUP_TM_NONTM, GROUP_TM_TM, miedema_groups
-from hmixal.model import FeatureSource
 from hmixal.systems import all_binaries
 
 

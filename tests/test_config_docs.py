@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from hmixal.active_learning import CommitteeOptions, GPOptions, RTALOptions
 from hmixal.aimd.ase_engine import AseEngineSettings
 from hmixal.aimd.checks import CheckSettings
 from hmixal.aimd.mlip import MlipSettings
@@ -24,6 +25,11 @@ from hmixal.aimd.protocol import ProtocolSettings
 from hmixal.aimd.runner import RunnerSettings
 from hmixal.aimd.vasp_inputs import MDSettings
 from hmixal.aimd.volume import VolumeSettings
+from hmixal.al_designs import ClusterOptions, ElementOptions
+from hmixal.al_evaluator import EvaluatorSettings
+from hmixal.gp_map import HyperSettings
+from hmixal.nested_cv import InnerSettings
+from hmixal.rfe_study import RfeSettings
 
 README = REPO / "config" / "README.md"
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -211,3 +217,51 @@ def test_undocumented_and_unknown_keys_are_caught(tmp_path: Path, monkeypatch: p
     broken.write_text(text.replace("| `max_bin` |", "| `max_bins` |"), "utf-8")
     with pytest.raises(AssertionError, match=r"max_bins \(LightGBM parameters\)"):
         test_every_documented_key_exists()
+
+
+# Config sections whose keys are fields of a library settings class: the class holds the defaults
+# (hmixal.settings), the default config writes them out, and the two must agree.
+DEFAULTS_IN_LIBRARY: dict[str, type] = {
+    "selection": RfeSettings,
+    "model.inner": InnerSettings,
+    "uncertainty": HyperSettings,
+    "active_learning.gp": GPOptions,
+    "active_learning.rtal": RTALOptions,
+    "active_learning.committee": CommitteeOptions,
+    "active_learning.evaluator": EvaluatorSettings,
+    "active_learning.cluster": ClusterOptions,
+    "active_learning.element": ElementOptions,
+    **SETTINGS_CLASSES,
+}
+
+
+def section(config: Mapping[str, Any], dotted: str) -> Mapping[str, Any]:
+    """The config section at a dotted key (empty when absent)."""
+    node: Any = config
+    for key in dotted.split("."):
+        node = node.get(key) or {} if isinstance(node, Mapping) else {}
+    return node
+
+
+def disagreements(written: Mapping[str, Any], settings: Any) -> dict[str, tuple[Any, Any]]:
+    """Keys whose written value differs from the settings object's (nested settings compared key by key)."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for key, value in written.items():
+        default = getattr(settings, key)
+        if is_dataclass(default) and isinstance(value, Mapping):
+            out |= {f"{key}.{k}": v for k, v in disagreements(value, default).items()}
+        elif (list(default) if isinstance(default, tuple) else default) != value:
+            out[key] = (value, default)
+    return out
+
+
+@pytest.mark.parametrize("dotted", sorted(DEFAULTS_IN_LIBRARY))
+def test_default_config_writes_out_the_library_defaults(dotted: str) -> None:
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    cls = DEFAULTS_IN_LIBRARY[dotted]
+    known = {f.name for f in fields(cls)}
+    written = {key: value for key, value in section(config, dotted).items() if key in known}
+    # A field without a default (e.g. the VASP command) is the config's alone.
+    required = {f.name: written.pop(f.name) for f in fields(cls) if f.default is f.default_factory is MISSING}
+    differ = disagreements(written, cls(**required))
+    assert not differ, f"config/config.yaml {dotted}: (written, library default) differ: {differ}"

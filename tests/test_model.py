@@ -20,7 +20,7 @@ from hmixal.model import (
     spread_shrinkage,
 )
 from hmixal.nested_cv import InnerSettings, cv_predict, fit_inner, outer_fold, sample_weights
-from hmixal.selection import choose_features, feature_frequencies, rfe_curve, rfe_repeat
+from hmixal.rfe_study import RfeSettings, choose_features, feature_frequencies, rfe_curve, rfe_repeat
 from hmixal.splits import grouped_folds
 from hmixal.systems import all_binaries
 
@@ -141,10 +141,10 @@ def test_end_taper_vanishes_at_pure_elements_only():
 
 
 def test_rfe_path_eliminates_one_feature_per_step_and_is_reproducible(synthetic):
-    path = rfe_repeat(synthetic, 0, FAST, n_fits=2, test_fraction=0.25, root_seed=1, min_features=40)
+    path = rfe_repeat(synthetic, 0, RfeSettings(FAST, fits_per_step=2, min_features=40), root_seed=1)
     assert list(path["n_features"]) == [44, 43, 42, 41, 40]
     assert path["removed"].iloc[-1] == "" and path["removed"].iloc[:-1].is_unique
-    again = rfe_repeat(synthetic, 0, FAST, n_fits=2, test_fraction=0.25, root_seed=1, min_features=40)
+    again = rfe_repeat(synthetic, 0, RfeSettings(FAST, fits_per_step=2, min_features=40), root_seed=1)
     pd.testing.assert_frame_equal(path, again)
 
 

@@ -174,12 +174,12 @@ MAP = sorted({*TRAIN, ("Al", "Cu"), ("Co", "Ni"), ("Ir", "W"), ("Os", "Ti"), ("L
 @pytest.fixture(scope="module")
 def batch_setup():
     """A GP with fixed hyper-parameters on five binaries, and its map of twelve binaries (clusters by hand)."""
-    from hmixal.features import PAPER_AL_FEATURES
+    from hmixal.features import PAPER_AL_FEATURES, FeatureSource
     from hmixal.gp import GPHyper
+    from hmixal.gp_map import condition_gp, uncertainty_table
     from hmixal.miedema_model import hmix
-    from hmixal.model import FeatureSource, model_data
+    from hmixal.model import model_data
     from hmixal.systems import binary_grid
-    from hmixal.uncertainty import condition_gp, uncertainty_table
 
     source = FeatureSource()
     dataset = binary_grid(TRAIN, np.round(np.arange(1, 10) * 0.1, 10))

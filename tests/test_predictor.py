@@ -8,7 +8,8 @@ import pytest
 
 from hmixal.domain import COVERAGE_NONE
 from hmixal.errors import MissingArtifactError
-from hmixal.model import FeatureSource, excluded_before_aimd, model_data
+from hmixal.features import FeatureSource
+from hmixal.model import excluded_before_aimd, model_data
 from hmixal.nested_cv import InnerSettings, outer_fold
 from hmixal.predictor import PREDICTION_COLUMNS, Predictor, predict_alloys, warnings_for
 from hmixal.splits import grouped_folds

@@ -10,9 +10,10 @@ import pandas as pd
 from hmixal.calibration import Calibration
 from hmixal.domain import COVERAGE_CLASSES, COVERAGE_NONE
 from hmixal.elements import default_table_path
+from hmixal.features import FeatureSource
 from hmixal.io import write_csv, write_text
 from hmixal.miedema_model import hmix
-from hmixal.model import FeatureSource, model_data
+from hmixal.model import model_data
 from hmixal.nested_cv import InnerSettings, fit_inner
 from hmixal.predictor import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table
 

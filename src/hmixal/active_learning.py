@@ -35,7 +35,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -44,11 +44,12 @@ from hmixal.al_designs import binary_weighted_rmse, common_iterations, weighs_bi
 from hmixal.al_evaluator import EvaluatorSettings, fit_predict
 from hmixal.dataset import read_table
 from hmixal.errors import InputError
-from hmixal.features import PAPER_AL_FEATURES
+from hmixal.features import PAPER_AL_FEATURES, FeatureSource, read_feature_list
 from hmixal.gp import GaussianProcess, GPHyper, Standardiser, learn_hyper
 from hmixal.manifest import read_verified_csv, read_verified_text
-from hmixal.model import FeatureSource, ModelData, model_data
+from hmixal.model import ModelData, model_data
 from hmixal.rtal import rtal_select
+from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed
 
 log = logging.getLogger(__name__)
@@ -108,27 +109,6 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 # Equimolar-nearest ties (x_B = 0.4 and 0.6) are broken towards the lower x_B; distances are compared after
 # rounding so float noise (0.5 − 0.4 vs 0.6 − 0.5) does not decide.
 _X_DECIMALS = 9
-
-
-def read_feature_list(path: str | Path, known: Sequence[str]) -> tuple[str, ...]:
-    """Feature names, one per line (blank lines and ``#`` comments skipped), each checked against ``known``.
-
-    The file is checked against its manifest first (hmixal.manifest): a list cut or edited after the RFE wrote
-    it would silently train on other features, so it is an InputError naming the file.
-    """
-    names: list[str] = []
-    for number, line in enumerate(read_verified_text(path).splitlines(), start=1):
-        name = line.split("#", 1)[0].strip()
-        if not name:
-            continue
-        if name not in known:
-            raise InputError(path, number, f"unknown feature {name!r}")
-        if name in names:
-            raise InputError(path, number, f"feature {name!r} listed twice")
-        names.append(name)
-    if not names:
-        raise InputError(path, None, "no feature names")
-    return tuple(names)
 
 
 def make_splits(
@@ -207,16 +187,20 @@ def equimolar_rows(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class GPOptions:
+class GPOptions(FromMapping):
     """GP acquisition settings: hyper-parameter refit schedule and PHYSBO learning effort."""
 
+    SECTION: ClassVar[str] = "active_learning.gp"
+
     refit_every: int = 0  # 0: learn once per split on the train set; k > 0: relearn every k iterations
-    n_starts: int = 5  # random starts of the first (cold) isotropic hyper-parameter fit
+    n_starts: int = 2  # random starts of the first (cold) isotropic hyper-parameter fit
 
 
 @dataclass(frozen=True)
-class RTALOptions:
+class RTALOptions(FromMapping):
     """RT-AL settings (the tree's leaf constraints and the representativity iterations)."""
+
+    SECTION: ClassVar[str] = "active_learning.rtal"
 
     min_samples_leaf: int = 5
     max_leaf_nodes: int | None = None
@@ -224,8 +208,10 @@ class RTALOptions:
 
 
 @dataclass(frozen=True)
-class CommitteeOptions:
+class CommitteeOptions(FromMapping):
     """Bootstrap committee (approach 8): members trained on binaries resampled with replacement."""
+
+    SECTION: ClassVar[str] = "active_learning.committee"
 
     n_members: int = 4
 
@@ -298,9 +284,9 @@ def benchmark_settings(
         batch_size=run["batch_size"],
         n_iterations=run["n_iterations"],
         eval_features=eval_features,
-        gp=GPOptions(**run["gp"]),
-        rtal=RTALOptions(**run["rtal"]),
-        committee=CommitteeOptions(**run["committee"]),
+        gp=GPOptions.from_mapping(run["gp"]),
+        rtal=RTALOptions.from_mapping(run["rtal"]),
+        committee=CommitteeOptions.from_mapping(run["committee"]),
         evaluator=EvaluatorSettings.from_mapping(run["evaluator"]),
         weight_per_binary=weighs_binaries(design),
         threads=threads,

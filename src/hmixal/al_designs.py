@@ -25,18 +25,19 @@ per-point RMSE. Everything random is seeded from the root seed with :func:`hmixa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from hmixal.clustering import closest_to_centre, equimolar_features, kmeans, relabel, standardise
 from hmixal.elements import ELEMENTS
-from hmixal.errors import InputError, reject_unknown_keys
+from hmixal.errors import InputError
+from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed
 
-# hmixal.clustering and hmixal.active_learning are imported inside the functions that use them:
-# active_learning imports this module, and clustering imports active_learning (through hmixal.uncertainty).
+# hmixal.active_learning is imported inside the function that uses it: it imports this module.
 
 TEST_DESIGNS: tuple[str, ...] = ("random", "cluster", "element")
 WEIGHTED_DESIGNS: tuple[str, ...] = ("cluster", "element")  # test RMSE with every test binary weighing the same
@@ -56,8 +57,10 @@ CLUSTER_TABLE_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class ClusterOptions:
+class ClusterOptions(FromMapping):
     """Settings of the ``cluster`` design: the K-means map and how a held-out cluster is shared out."""
+
+    SECTION: ClassVar[str] = "active_learning.cluster"
 
     k: int = 6  # clusters (paper's K-means map: 6)
     # K-means restarts: with 10, the 234 dataset binaries end in different partitions for different seeds
@@ -80,17 +83,12 @@ class ClusterOptions:
         if self.min_size < 2:
             raise InputError(None, None, f"active_learning.cluster.min_size must be ≥ 2, got {self.min_size}")
 
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ClusterOptions:
-        """Options from a config mapping (None or empty: the defaults); an unknown key is an InputError."""
-        mapping = dict(mapping or {})
-        reject_unknown_keys(mapping, [f.name for f in fields(cls)], "active_learning.cluster")
-        return cls(**mapping)
-
 
 @dataclass(frozen=True)
-class ElementOptions:
+class ElementOptions(FromMapping):
     """Settings of the ``element`` design: which elements count as scarce and how their binaries are shared out."""
+
+    SECTION: ClassVar[str] = "active_learning.element"
 
     scarce_max: int = 5  # an element is scarce when at most this many dataset binaries contain it
     min_size: int = 8  # held-out elements are added until their binaries number at least this
@@ -102,13 +100,6 @@ class ElementOptions:
         if self.min_size < 2:
             raise InputError(None, None, f"active_learning.element.min_size must be ≥ 2, got {self.min_size}")
         _check_share(self.test_share, "active_learning.element.test_share")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ElementOptions:
-        """Options from a config mapping (None or empty: the defaults); an unknown key is an InputError."""
-        mapping = dict(mapping or {})
-        reject_unknown_keys(mapping, [f.name for f in fields(cls)], "active_learning.element")
-        return cls(**mapping)
 
 
 @dataclass(frozen=True)
@@ -179,12 +170,11 @@ def cluster_binaries(
 ) -> BinaryClusters:
     """K-means clusters (ids 1…K by decreasing size) of the binaries' equimolar liquids in the space of ``features``.
 
-    ``source``: a :class:`hmixal.model.FeatureSource`. Features are standardised over the binaries clustered: the
+    ``source``: a :class:`hmixal.features.FeatureSource`. Features are standardised over the binaries clustered: the
     dataset's binaries (``universe = "dataset"``) or every binary of ``elements`` (``"all"``, the uncertainty map's
     universe; the dataset binaries then take the cluster of their pair, and sizes count the whole universe).
     Only element properties enter: the labels never shape the clusters.
     """
-    from hmixal.clustering import equimolar_features, kmeans, relabel, standardise
 
     names = np.unique(np.asarray(binaries, dtype=str))
     if names.size == 0:
@@ -444,7 +434,6 @@ def cluster_table_for_design(
     (data − Miedema), ``n_points`` and ``miedema_rmse`` (Miedema's error, every binary weighing the same) describe
     the cluster's data; they are read after clustering, never by it.
     """
-    from hmixal.clustering import closest_to_centre
 
     names, labels = clusters.binaries, clusters.labels
     part = splits[splits["binary"].isin(set(names.tolist()))]

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from hmixal.errors import reject_unknown_keys
 from hmixal.model import ModelData, TrainedModel, regressor
 from hmixal.nested_cv import SAMPLE_WEIGHTINGS, cv_predict, fold_group_weights, sample_weights
+from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed, grouped_folds
 
 KINDS: tuple[str, ...] = ("lightgbm", "model")
@@ -32,8 +32,10 @@ _MODEL_FIELDS: tuple[str, ...] = ("n_folds", "sample_weighting", "shrink_per_gro
 
 
 @dataclass(frozen=True)
-class EvaluatorSettings:
+class EvaluatorSettings(FromMapping):
     """Which evaluator the benchmark trains; the defaults are the original one (one LightGBM seed)."""
+
+    SECTION: ClassVar[str] = "active_learning.evaluator"
 
     kind: str = "lightgbm"  # "lightgbm" | "model" (module docstring)
     n_seeds: int = 1  # lightgbm: regressors with different seeds, predictions averaged
@@ -63,13 +65,6 @@ class EvaluatorSettings:
             changed = [name for name in _MODEL_FIELDS if getattr(self, name) != default[name]]
             if changed:
                 raise ValueError(f"evaluator setting(s) {changed} apply to kind 'model' only; set kind: model")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> EvaluatorSettings:
-        """Settings from a config mapping (None or empty: the defaults); an unknown key is an InputError."""
-        mapping = dict(mapping or {})
-        reject_unknown_keys(mapping, [f.name for f in fields(cls)], "active_learning.evaluator")
-        return cls(**mapping)
 
     def label(self) -> str:
         """A short name for tables and logs, e.g. ``lightgbm×5`` or ``model(11 folds)``."""

@@ -26,6 +26,7 @@ from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 from hmixal.errors import InputError
+from hmixal.features import FeatureSource, feature_positions
 from hmixal.gp import Standardiser
 from hmixal.miedema_model import (
     GROUP_NONTM_NONTM,
@@ -36,8 +37,6 @@ from hmixal.miedema_model import (
     P_TM_TM,
     Q_OVER_P,
 )
-from hmixal.model import FeatureSource
-from hmixal.uncertainty import feature_positions
 
 # The 4 features of supplementary note 3.2: mean and average deviation of Cpliq and Sliq.
 MIEDEMA_FEATURES: tuple[str, ...] = ("Cpliq_mean", "Cpliq_avgdev", "Sliq_mean", "Sliq_avgdev")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hmixal.elements import PROPERTIES
+from hmixal.elements import PROPERTIES, element_index, load_element_table, property_matrix
 from hmixal.errors import InputError
+from hmixal.io import write_text
+from hmixal.manifest import read_verified_text
 
 # The seed's 10 active-learning features (§2.1), in hmixal's names: the AL benchmark's default list (chosen without the
 # benchmark's test binaries) and the uncertainty map's fallback before the RFE study ran.
@@ -91,3 +94,57 @@ def feature_frame(
         values, index, points["A"].to_numpy(), points["B"].to_numpy(), points["x_B"].to_numpy(), properties
     )
     return pd.DataFrame(matrix, columns=feature_names(properties), index=points.index)
+
+
+def feature_positions(names: Sequence[str], features: Sequence[str]) -> list[int]:
+    """Column positions of ``features`` among ``names``, or an InputError naming the unknown ones."""
+    position = {n: i for i, n in enumerate(names)}
+    unknown = [f for f in features if f not in position]
+    if unknown:
+        raise InputError(None, None, f"unknown feature(s): {', '.join(unknown)}")
+    return [position[f] for f in features]
+
+
+def read_feature_list(path: str | Path, known: Sequence[str]) -> tuple[str, ...]:
+    """Feature names, one per line (blank lines and ``#`` comments skipped), each checked against ``known``.
+
+    The file is checked against its manifest first (hmixal.manifest): a list cut or edited after the RFE wrote
+    it would silently train on other features, so it is an InputError naming the file.
+    """
+    names: list[str] = []
+    for number, line in enumerate(read_verified_text(path).splitlines(), start=1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if name not in known:
+            raise InputError(path, number, f"unknown feature {name!r}")
+        if name in names:
+            raise InputError(path, number, f"feature {name!r} listed twice")
+        names.append(name)
+    if not names:
+        raise InputError(path, None, "no feature names")
+    return tuple(names)
+
+
+def write_feature_list(names: Sequence[str], path: str | Path) -> None:
+    """Write feature names one per line, with a manifest: read_feature_list refuses the list cut or edited since."""
+    write_text("\n".join(names) + "\n", path, manifest=True)
+
+
+class FeatureSource:
+    """Computes the 44 candidate features of any binary points from the element table."""
+
+    def __init__(self, element_table: str | Path | None = None) -> None:
+        self.values = property_matrix(load_element_table(None if element_table is None else Path(element_table)))
+        self.index = element_index()
+        self.names = tuple(feature_names())
+
+    def features(self, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> np.ndarray:
+        """Feature matrix of points A–B at x_B."""
+        return binary_features(self.values, self.index, a, b, x_b)
+
+    def subset(self, names: Sequence[str]) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """f(a, b, x_B) → the feature matrix restricted to ``names`` (in that order)."""
+        position = {n: i for i, n in enumerate(self.names)}
+        columns = [position[n] for n in names]
+        return lambda a, b, x_b: self.features(a, b, x_b)[:, columns]

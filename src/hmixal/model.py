@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from hmixal.elements import element_index, load_element_table, property_matrix
 from hmixal.errors import InputError, MissingArtifactError
-from hmixal.features import binary_features, feature_names
+from hmixal.features import FeatureSource
 from hmixal.io import atomic_path, write_text
 from hmixal.lightgbm_c import CBooster
 from hmixal.miedema_model import GROUP_NONTM_NONTM, GROUP_TM_NONTM, GROUP_TM_TM, hmix, miedema_groups
@@ -54,25 +53,6 @@ class ModelData:
         """The feature matrix restricted to ``names`` (in that order)."""
         position = {n: i for i, n in enumerate(self.feature_names)}
         return self.X[:, [position[n] for n in names]]
-
-
-class FeatureSource:
-    """Computes the 44 candidate features of any binary points from the element table."""
-
-    def __init__(self, element_table: str | Path | None = None) -> None:
-        self.values = property_matrix(load_element_table(None if element_table is None else Path(element_table)))
-        self.index = element_index()
-        self.names = tuple(feature_names())
-
-    def features(self, a: np.ndarray, b: np.ndarray, x_b: np.ndarray) -> np.ndarray:
-        """Feature matrix of points A–B at x_B."""
-        return binary_features(self.values, self.index, a, b, x_b)
-
-    def subset(self, names: Sequence[str]):
-        """f(a, b, x_B) → the feature matrix restricted to ``names`` (in that order)."""
-        position = {n: i for i, n in enumerate(self.names)}
-        columns = [position[n] for n in names]
-        return lambda a, b, x_b: self.features(a, b, x_b)[:, columns]
 
 
 def model_data(dataset: pd.DataFrame, source: FeatureSource) -> ModelData:

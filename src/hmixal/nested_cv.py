@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -19,23 +21,50 @@ import pandas as pd
 
 from hmixal.domain import TrainingDomain, binaries_of
 from hmixal.model import ModelData, TrainedModel, balanced_sample_weights, end_taper, group_weights, regressor
+from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed, grouped_folds
 
 log = logging.getLogger(__name__)
 SAMPLE_WEIGHTINGS = ("miedema_group", "none")
 
 
+# LightGBM parameters every inner fit starts from, and the space Optuna searches (config model.inner).
+BASE_PARAMS: Mapping[str, object] = MappingProxyType(
+    {
+        "n_estimators": 300,
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_child_samples": 10,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "max_bin": 63,
+    }
+)
+SEARCH_SPACE: Mapping[str, Mapping[str, object]] = MappingProxyType(
+    {
+        "learning_rate": {"low": 0.02, "high": 0.2, "log": True},
+        "num_leaves": {"low": 4, "high": 48, "type": "int", "log": True},
+        "min_child_samples": {"low": 5, "high": 60, "type": "int", "log": True},
+        "colsample_bytree": {"low": 0.3, "high": 1.0},
+        "reg_lambda": {"low": 0.001, "high": 30.0, "log": True},
+    }
+)
+
+
 @dataclass(frozen=True)
-class InnerSettings:
+class InnerSettings(FromMapping):
     """Settings of the inner loop (config `model.inner`)."""
 
+    SECTION: ClassVar[str] = "model.inner"
+
     n_folds: int = 11
-    base_params: Mapping[str, object] = field(default_factory=dict)
+    base_params: Mapping[str, object] = field(default_factory=lambda: dict(BASE_PARAMS))
     rfe_min_features: int = 5
     rfe_n_features: int | None = None  # fixed size of the selected set; None: the size with the lowest CV RMSE
-    rfe_step_fraction: float = 0.0  # features dropped per step: max(1, floor(fraction × remaining))
+    rfe_step_fraction: float = 0.1  # features dropped per step: max(1, floor(fraction × remaining))
     n_trials: int = 30
-    search_space: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    search_space: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: dict(SEARCH_SPACE))
     shrink_per_group: bool = True
     shrink_z: float = 1.0  # bootstrap standard errors subtracted from each group's weight (0: plain least squares)
     shrink_by_spread: bool = True  # scale the ensemble mean by m² / (m² + s²) (hmixal.model.spread_shrinkage)

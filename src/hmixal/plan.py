@@ -18,7 +18,7 @@ Three orders:
 * ``batch``: the first ``BatchSettings.size`` binaries are chosen jointly, greedily: each is the one whose
   simulation at ``x_at_max`` most reduces the GP's latent variance summed over the whole map (every binary of
   the map, excluded ones too, on the composition grid ``objective_step``), the GP then conditioned on it
-  (``hmixal.uncertainty.variance_reduction_batch``). So one pick lowers the value of picks that would teach
+  (``hmixal.gp_map.variance_reduction_batch``). So one pick lowers the value of picks that would teach
   the same thing. The rest follow by the reduction each would bring right after the batch (not conditioned
   on one another);
 * ``ranked``: by decreasing ``rank_by``;
@@ -54,8 +54,8 @@ from hmixal.manifest import read_verified_csv
 from hmixal.systems import composition_grid, parse_binary
 
 if TYPE_CHECKING:  # the GP machinery is imported only when a batch is computed: `hmixal plan` reads a CSV
+    from hmixal.features import FeatureSource
     from hmixal.gp import GaussianProcess
-    from hmixal.model import FeatureSource
 
 ORDERS: tuple[str, ...] = ("batch", "ranked", "spread")
 RANK_KEYS: tuple[str, ...] = ("max_variance", "mean_variance")
@@ -138,7 +138,7 @@ def _objective_and_candidates(
     table: pd.DataFrame, eligible: pd.DataFrame, batch: BatchSettings
 ) -> tuple[np.ndarray, np.ndarray]:
     """GP features of every map binary on the objective grid, and of every eligible binary at its x_at_max."""
-    from hmixal.uncertainty import feature_positions
+    from hmixal.features import feature_positions
 
     columns = feature_positions(batch.source.names, batch.features)
     x = composition_grid(batch.objective_step)
@@ -156,7 +156,7 @@ def _with_batch_columns(
     """Row order of ``eligible`` and, in place, the batch columns: the first ``batch.size`` rows are ``order``'s
     (weighed in that order) or, without an order, chosen greedily; the rest follow ``order`` or, without one, the
     reduction each would bring after the batch."""
-    from hmixal.uncertainty import variance_reduction_batch
+    from hmixal.gp_map import variance_reduction_batch
 
     objective, candidates = _objective_and_candidates(table, eligible, batch)
     fixed = None if order is None else order[: batch.size]

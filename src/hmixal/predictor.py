@@ -23,8 +23,9 @@ from hmixal.calibration import Calibration
 from hmixal.dataset import DATASET_COLUMNS, read_table
 from hmixal.domain import DOMAIN_COLUMNS, TrainingDomain, binaries_of
 from hmixal.errors import MissingArtifactError
+from hmixal.features import FeatureSource
 from hmixal.miedema_model import hmix
-from hmixal.model import FeatureSource, TrainedModel
+from hmixal.model import TrainedModel
 from hmixal.systems import composition_label
 
 # Files a final model folder carries beside its LightGBM members: the rows it was trained on and the element

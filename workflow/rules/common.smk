@@ -25,6 +25,9 @@ from hmixal.elements import load_element_table
 from hmixal.errors import ConfigError
 from hmixal.resources import element_table_path
 from hmixal.features import feature_names
+from hmixal.gp_map import HyperSettings
+from hmixal.rfe_study import RfeSettings
+from hmixal.settings import field_names
 from hmixal.systems import distinct_binaries
 
 
@@ -134,6 +137,8 @@ def merge_params():
 # --- feature selection (selection.smk) ---------------------------------------------------------------------
 
 SEL = config["selection"]
+# The keys of a repeat (hmixal.rfe_study.RfeSettings); the section's others lay out the jobs and choose the sets.
+RFE_SETTINGS = {key: SEL[key] for key in field_names(RfeSettings)}
 RFE_BLOCKS = list(range((SEL["repeats"] + SEL["block_size"] - 1) // SEL["block_size"]))
 
 

@@ -19,10 +19,7 @@ rule rfe_block:
         runtime=120,
     params:
         repeats=rfe_block_repeats,
-        lgbm=SEL["lgbm"],
-        n_fits=SEL["fits_per_step"],
-        test_fraction=SEL["test_fraction"],
-        min_features=SEL["min_features"],
+        settings=RFE_SETTINGS,
         seed=config["seed"],
     script:
         "../../scripts/rfe_block.py"

@@ -26,8 +26,7 @@ rule gp_map:
     params:
         features=UNC["features"],
         step=UNC["step"],
-        n_starts=UNC["n_starts"],
-        hyper_subsample=UNC["hyper_subsample"],
+        hyper={key: UNC[key] for key in field_names(HyperSettings)},
         seed=config["seed"],
     script:
         "../../scripts/gp_map.py"

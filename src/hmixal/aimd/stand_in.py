@@ -24,8 +24,9 @@ import pandas as pd
 
 from hmixal.dataset import POTENTIAL_MD
 from hmixal.errors import InputError
+from hmixal.features import FeatureSource
 from hmixal.metrics import errors
-from hmixal.model import FeatureSource, excluded_before_aimd, model_data
+from hmixal.model import excluded_before_aimd, model_data
 from hmixal.nested_cv import InnerSettings, refit
 
 VARIANTS: tuple[str, ...] = ("before", "stand_in", "aimd", "stand_in_loo", "aimd_loo")

@@ -21,18 +21,20 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
 from scipy.linalg import blas
 
-from hmixal.active_learning import read_feature_list
 from hmixal.errors import InputError
+from hmixal.features import FeatureSource, feature_positions, read_feature_list
 from hmixal.gp import _JITTER, GaussianProcess, GPHyper, Standardiser, learn_hyper
 from hmixal.manifest import read_verified_csv, read_verified_text
 from hmixal.miedema_model import miedema_groups
-from hmixal.model import FeatureSource, ModelData, model_data
+from hmixal.model import ModelData, model_data
+from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed
 from hmixal.systems import all_binaries, composition_grid
 
@@ -55,20 +57,22 @@ DEFAULT_BLOCK_BINARIES = 32
 
 
 @dataclass(frozen=True)
-class HyperSettings:
+class HyperSettings(FromMapping):
     """How the GP hyper-parameters are learnt: PHYSBO random starts and an optional seeded subsample."""
+
+    SECTION: ClassVar[str] = "uncertainty"
 
     n_starts: int = 5
     # Each marginal-likelihood step costs a Cholesky and an inverse of the training matrix (O(n³)): ~17
     # CPU-minutes on all 2291 initial rows, ~25 s on 1000. Subsamples of 400–1200 rows gave the same ranking
     # of binaries as all rows (Spearman ≥ 0.9996, docs/uncertainty.md); 0 = all rows.
-    subsample: int = 1000
+    hyper_subsample: int = 600
 
     def __post_init__(self) -> None:
         if self.n_starts < 1:
             raise InputError(None, None, f"GP n_starts must be ≥ 1, got {self.n_starts}")
-        if self.subsample < 0:
-            raise InputError(None, None, f"GP hyper-parameter subsample must be ≥ 0, got {self.subsample}")
+        if self.hyper_subsample < 0:
+            raise InputError(None, None, f"GP hyper-parameter subsample must be ≥ 0, got {self.hyper_subsample}")
 
 
 def resolve_features(
@@ -89,27 +93,18 @@ def resolve_features(
     return read_feature_list(features_file, known)
 
 
-def feature_positions(names: Sequence[str], features: Sequence[str]) -> list[int]:
-    """Column positions of ``features`` among ``names``, or an InputError naming the unknown ones."""
-    position = {n: i for i, n in enumerate(names)}
-    unknown = [f for f in features if f not in position]
-    if unknown:
-        raise InputError(None, None, f"unknown feature(s): {', '.join(unknown)}")
-    return [position[f] for f in features]
-
-
 def train_gp(
     data: ModelData, features: Sequence[str], seed: int, settings: HyperSettings = HyperSettings()
 ) -> GaussianProcess:
     """A GP on ``features`` of every dataset row, standardised with the dataset's own column statistics, its
-    hyper-parameters learnt once (on a seeded row subsample if ``settings.subsample`` asks for one)."""
+    hyper-parameters learnt once (on a seeded row subsample if ``settings.hyper_subsample`` asks for one)."""
     X = data.X[:, feature_positions(data.feature_names, features)]
     scaler = Standardiser.fit(X)
     Xs = scaler.transform(X)
     rows = np.arange(X.shape[0])
-    if 0 < settings.subsample < X.shape[0]:
+    if 0 < settings.hyper_subsample < X.shape[0]:
         rng = np.random.default_rng(derive_seed(seed, "gp-map-hyper-subsample"))
-        rows = np.sort(rng.choice(rows, size=settings.subsample, replace=False))
+        rows = np.sort(rng.choice(rows, size=settings.hyper_subsample, replace=False))
     hyper = learn_hyper(Xs[rows], data.y[rows], derive_seed(seed, "gp-map-hyper"), n_starts=settings.n_starts)
     return GaussianProcess(X, data.y, hyper, scaler)
 

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hmixal import selection
+from hmixal import rfe_study
 from hmixal.config import merge_config, read_config_file
 from hmixal.dataset import read_table
+from hmixal.features import FeatureSource
 from hmixal.io import write_csv
-from hmixal.model import FeatureSource, ModelData, model_data
-from hmixal.selection import elimination_step_importance, rfe_repeat
+from hmixal.model import ModelData, model_data
+from hmixal.rfe_study import RfeSettings, elimination_step_importance, rfe_repeat
 from hmixal.splits import derive_seed, grouped_holdout
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,10 +92,11 @@ def csv_bytes(frame: pd.DataFrame, directory: Path) -> bytes:
 def test_rfe_path_equals_reference_path_byte_for_byte(real, monkeypatch, tmp_path, config_name, min_features):
     config = selection_config(config_name)
     minimum = config["min_features"] if min_features is None else min_features
-    args = (real, 1, config["lgbm"], config["fits_per_step"], config["test_fraction"], 11, 1, minimum)
+    settings = RfeSettings(config["lgbm"], config["fits_per_step"], config["test_fraction"], minimum)
+    args = (real, 1, settings, 11, 1)
     new = rfe_repeat(*args)
     with monkeypatch.context() as patch:
-        patch.setattr(selection, "elimination_step_importance", reference_step)
+        patch.setattr(rfe_study, "elimination_step_importance", reference_step)
         old = rfe_repeat(*args)
     assert list(new["n_features"]) == list(range(44, minimum - 1, -1))
     pd.testing.assert_frame_equal(new, old, check_exact=True)

@@ -9,14 +9,9 @@ import pandas as pd
 import pytest
 
 from hmixal.errors import InputError
-from hmixal.features import PAPER_AL_FEATURES
+from hmixal.features import PAPER_AL_FEATURES, FeatureSource
 from hmixal.gp import GaussianProcess, GPHyper, Standardiser
-from hmixal.io import write_csv
-from hmixal.miedema_model import hmix
-from hmixal.model import FeatureSource, model_data
-from hmixal.resources import element_table_path
-from hmixal.systems import all_binaries, binary_grid, composition_grid
-from hmixal.uncertainty import (
+from hmixal.gp_map import (
     MAP_COLUMNS,
     HyperSettings,
     condition_gp,
@@ -29,6 +24,11 @@ from hmixal.uncertainty import (
     variance_map,
     variance_reduction_batch,
 )
+from hmixal.io import write_csv
+from hmixal.miedema_model import hmix
+from hmixal.model import model_data
+from hmixal.resources import element_table_path
+from hmixal.systems import all_binaries, binary_grid, composition_grid
 
 TRAIN = [("Al", "Ni"), ("Cu", "Zr"), ("Ag", "Cu"), ("Fe", "Ni"), ("Bi", "Sn"), ("Al", "Cu"), ("Mg", "Zn"), ("Ni", "Ti")]
 # Noise std 0.3, prior mean 0, kernel width 2 (standardised units), signal std 4 (kJ/mol): PHYSBO's log form.
@@ -150,14 +150,14 @@ def test_resolve_features_from_a_list_or_a_file(source, tmp_path):
 def test_train_gp_is_seeded_and_subsamples(dataset, source):
     data = model_data(dataset, source)
     features = PAPER_AL_FEATURES[:3]
-    settings = HyperSettings(n_starts=1, subsample=30)
+    settings = HyperSettings(n_starts=1, hyper_subsample=30)
     a = train_gp(data, features, seed=4, settings=settings)
     b = train_gp(data, features, seed=4, settings=settings)
     assert a.hyper == b.hyper
     assert a.X.shape == (len(dataset), 3)  # conditioned on every row, whatever the subsample
     assert np.isfinite(a.hyper.neg_log_marginal_likelihood)
     with pytest.raises(InputError, match="subsample"):
-        HyperSettings(subsample=-1)
+        HyperSettings(hyper_subsample=-1)
     with pytest.raises(InputError, match="n_starts"):
         HyperSettings(n_starts=0)
     with pytest.raises(InputError, match="unknown feature"):
@@ -291,7 +291,7 @@ def test_load_map_gp_gives_the_map_gp_back(dataset, source, tmp_path):
     from hmixal.io import write_text
 
     data = model_data(dataset, source)
-    trained = train_gp(data, PAPER_AL_FEATURES, seed=4, settings=HyperSettings(n_starts=1, subsample=30))
+    trained = train_gp(data, PAPER_AL_FEATURES, seed=4, settings=HyperSettings(n_starts=1, hyper_subsample=30))
     path = tmp_path / "results" / "uncertainty" / "gp_hyper.json"
     record = {"features": list(PAPER_AL_FEATURES), "n_training_rows": len(dataset), **trained.hyper.to_dict()}
     write_text(json.dumps(record, indent=2) + "\n", path, manifest=True)
@@ -312,7 +312,12 @@ def test_rule_scripts_chain_map_clusters_plan_and_miedema_groups(dataset, run_sc
     elements = str(element_table_path())
     out = {name: str(tmp_path / name) for name in ("gp_variance.csv", "gp_hyper.json", "gp_map.csv")}
     common = {"log": str(tmp_path / "log.txt"), "threads": 1}
-    params = {"features": list(PAPER_AL_FEATURES), "seed": 7, "n_starts": 1, "hyper_subsample": 40, "step": 0.1}
+    params = {
+        "features": list(PAPER_AL_FEATURES),
+        "seed": 7,
+        "hyper": {"n_starts": 1, "hyper_subsample": 40},
+        "step": 0.1,
+    }
     spec = {"input": {"dataset": str(tmp_path / "dataset.csv"), "elements": elements}, **common}
     done = run_script(
         "gp_map.py",

@@ -1,7 +1,7 @@
 """Recursive feature elimination with averaged LightGBM importances (seed, supplementary note 1).
 
 One *repeat* holds out a random set of binaries, then, until ``min_features`` remain: fits LightGBM
-``n_fits`` times (different seeds, with bagging so the fits differ), scores the mean test RMSE, and removes
+``fits_per_step`` times (different seeds, with bagging so the fits differ), scores the mean test RMSE, and removes
 the feature with the lowest mean gain importance. Repeats on different splits are independent (scattered
 over jobs); :func:`feature_frequencies` and :func:`choose_features` aggregate them.
 """
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import cast
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar, cast
 
 import numpy as np
 import pandas as pd
 
 from hmixal.model import REPRODUCIBLE_PARAMS, ModelData
+from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed, grouped_holdout
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,31 @@ PATH_COLUMNS = ("repeat", "n_features", "rmse_mean", "rmse_std", "removed", "kep
 # samples to find the bin edges.
 _DEFAULT_TREES = 100
 _DEFAULT_BIN_SAMPLE = 200_000
+# The study's LightGBM: fast fits, bagged so that the fits of one step differ (config selection.lgbm).
+LGBM_PARAMS: Mapping[str, object] = MappingProxyType(
+    {
+        "n_estimators": 100,
+        "learning_rate": 0.1,
+        "num_leaves": 15,
+        "min_child_samples": 10,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "max_bin": 63,
+    }
+)
+
+
+@dataclass(frozen=True)
+class RfeSettings(FromMapping):
+    """What one repeat of the study needs (config ``selection``: the keys that shape a path, not the job layout)."""
+
+    SECTION: ClassVar[str] = "selection"
+
+    lgbm: Mapping[str, object] = field(default_factory=lambda: dict(LGBM_PARAMS))
+    fits_per_step: int = 25  # seed supplementary note 1: 25 fits per elimination
+    test_fraction: float = 0.25  # share of binaries held out in each repeat
+    min_features: int = 1
 
 
 def _native_params(params: Mapping[str, object], threads: int) -> tuple[dict[str, object], int]:
@@ -70,17 +98,15 @@ def elimination_step_importance(
 def rfe_repeat(
     data: ModelData,
     repeat: int,
-    params: Mapping[str, object],
-    n_fits: int,
-    test_fraction: float,
+    settings: RfeSettings,
     root_seed: int,
     threads: int = 1,
-    min_features: int = 1,
     train_mask: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One elimination path on one grouped split: a row per number of features (RMSE, removed, kept)."""
+    params, n_fits, min_features = settings.lgbm, settings.fits_per_step, settings.min_features
     eligible = np.ones(len(data.y), bool) if train_mask is None else train_mask
-    test = grouped_holdout(data.groups[eligible], test_fraction, derive_seed(root_seed, "rfe-split", repeat))
+    test = grouped_holdout(data.groups[eligible], settings.test_fraction, derive_seed(root_seed, "rfe-split", repeat))
     rows = np.flatnonzero(eligible)
     train_rows, test_rows = rows[~test], rows[test]
     kept = list(data.feature_names)
