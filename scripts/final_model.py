@@ -12,9 +12,10 @@ import numpy as np  # noqa: E402
 from hmixal.dataset import read_table  # noqa: E402
 from hmixal.features import FeatureSource  # noqa: E402
 from hmixal.io import write_csv, write_text  # noqa: E402
+from hmixal.layout import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE  # noqa: E402
 from hmixal.model import excluded_before_aimd, model_data  # noqa: E402
 from hmixal.nested_cv import InnerSettings, fit_inner  # noqa: E402
-from hmixal.predictor import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table  # noqa: E402
+from hmixal.predictor import training_table  # noqa: E402
 
 p = snakemake.params
 data = model_data(read_table(snakemake.input.dataset), FeatureSource(snakemake.input.elements))

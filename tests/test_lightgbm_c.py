@@ -9,8 +9,8 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
+from hmixal.layout import FINAL_MODEL_DIR
 from hmixal.lightgbm_c import CBooster
-from hmixal.predictor import FINAL_MODEL_DIR
 from hmixal.resources import shipped_predictor_dir
 
 

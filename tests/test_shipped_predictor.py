@@ -19,7 +19,7 @@ from conftest import REPO
 from hmixal import __version__
 from hmixal.cards import card_config, sha256_of
 from hmixal.config import read_config_file
-from hmixal.predictor import CALIBRATION_FILE, FINAL_MODEL_DIR, MODEL_CARD_FILE, TRAINING_DATA_FILE
+from hmixal.layout import CALIBRATION_FILE, FINAL_MODEL_DIR, MODEL_CARD_FILE, TRAINING_DATA_FILE
 from hmixal.resources import element_table_path, shipped_predictor_dir
 
 REBUILD = "snakemake --profile profiles/local --cores 2 ship_predictor"

@@ -12,10 +12,11 @@ from hmixal.domain import COVERAGE_CLASSES, COVERAGE_NONE
 from hmixal.elements import default_table_path
 from hmixal.features import FeatureSource
 from hmixal.io import write_csv, write_text
+from hmixal.layout import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE
 from hmixal.miedema_model import hmix
 from hmixal.model import model_data
 from hmixal.nested_cv import InnerSettings, fit_inner
-from hmixal.predictor import ELEMENT_TABLE_FILE, TRAINING_DATA_FILE, training_table
+from hmixal.predictor import training_table
 
 FAST = {"n_estimators": 40, "learning_rate": 0.2, "num_leaves": 7, "min_child_samples": 5, "max_bin": 63}
 # Transition metals and Al only: carbon and the other 59 elements never appear in training.

@@ -76,7 +76,7 @@ def _check_alloys(alloys: list[str], method: str, asymmetric: str | None) -> Non
 
 def model_folder(model: str | Path | None = None) -> Path:
     """The model folder ``model`` names: the shipped predictor (None), ``results/model`` or a results folder."""
-    from hmixal.predictor import FINAL_MODEL_DIR
+    from hmixal.layout import FINAL_MODEL_DIR
     from hmixal.resources import shipped_predictor_dir
 
     if model is None:
@@ -108,7 +108,7 @@ def _load(folder: str, stamp: tuple[int, ...]) -> Predictor:
 
 def load_predictor(model: str | Path | None = None) -> Predictor:
     """The predictor of ``model`` (default: the shipped one), loaded once per folder while its files are unchanged."""
-    from hmixal.predictor import CALIBRATION_FILE, FINAL_MODEL_DIR
+    from hmixal.layout import CALIBRATION_FILE, FINAL_MODEL_DIR
 
     folder = model_folder(model)
     stamp = tuple(
@@ -122,7 +122,7 @@ def model_card(model: str | Path | None = None) -> dict[str, Any]:
     """The model card of a model folder (default: the shipped predictor): data, settings, CV metrics, version."""
     import json
 
-    from hmixal.predictor import MODEL_CARD_FILE
+    from hmixal.layout import MODEL_CARD_FILE
 
     folder = model_folder(model)
     path = folder / MODEL_CARD_FILE

@@ -112,7 +112,7 @@ def build_model_card(
 ) -> dict[str, Any]:
     """The model card of a final model and its calibration, from the files the pipeline wrote."""
     from hmixal.dataset import read_table
-    from hmixal.predictor import TRAINING_DATA_FILE
+    from hmixal.layout import TRAINING_DATA_FILE
 
     model_dir = Path(model_dir)
     meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from hmixal import __version__
-from hmixal.errors import EXPECTED_ERRORS, InputError, MissingArtifactError
+from hmixal.errors import EXPECTED_ERRORS, InputError
+from hmixal.layout import ACQUISITION_PLAN, AIMD_IMPORTED, RESULTS, aimd_binaries, aimd_runs
 from hmixal.multicomponent import METHODS
 from hmixal.systems import canonical_element
 from hmixal.tables import FORMATS, render
@@ -104,6 +105,11 @@ def cmd_model(args: argparse.Namespace) -> pd.DataFrame | str:
     return card_rows(card)
 
 
+def _results_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--results`` option of the commands that read a pipeline run."""
+    parser.add_argument("--results", default=RESULTS, help=f"the pipeline's results folder (default: {RESULTS})")
+
+
 def _print_notes(notes: Sequence[str]) -> None:
     """Notes and warnings on stderr, so stdout stays the table a program reads."""
     for line in notes:
@@ -114,13 +120,7 @@ def cmd_plan(args: argparse.Namespace) -> pd.DataFrame:
     """The acquisition plan: binaries ranked by GP uncertainty, with cluster, coverage and composition."""
     from hmixal.plan import format_plan, load_plan
 
-    path = Path(args.results) / "uncertainty" / "acquisition_plan.csv"
-    if not path.is_file():
-        raise MissingArtifactError(
-            f"no acquisition plan at {path}; build it with "
-            "`snakemake --profile profiles/local results/uncertainty/acquisition_plan.csv`"
-        )
-    return format_plan(load_plan(path), args.top)
+    return format_plan(load_plan(Path(args.results) / ACQUISITION_PLAN), args.top)
 
 
 def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
@@ -133,7 +133,7 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
     from hmixal.aimd.runner import import_run
     from hmixal.aimd.systems import run_id
 
-    target_root = Path(args.results) / "aimd" / "imported"
+    target_root = Path(args.results) / AIMD_IMPORTED
     # Parse into a scratch folder outside the results first: a failed import creates nothing there.
     with tempfile.TemporaryDirectory(prefix="hmixal-import-") as scratch:
         trace_path, _ = import_run(args.run_dirs, scratch, allow_truncated=args.allow_truncated)
@@ -228,9 +228,9 @@ def cmd_aimd_status(args: argparse.Namespace) -> pd.DataFrame:
 
     aimd = _aimd_config(args.config, args.base)["aimd"]
     engine = make_engine(aimd, 0)
-    root = Path(args.results) / "aimd" / str(aimd["engine"]) / "runs"
+    root = Path(args.results) / aimd_runs(str(aimd["engine"]))
     table = campaign_status(root, engine, protocol_settings(aimd).min_discard_fraction)
-    binaries = Path(args.results) / "aimd" / str(aimd["engine"]) / "binaries"
+    binaries = Path(args.results) / aimd_binaries(str(aimd["engine"]))
     verdicts: dict[str, list[str]] = {}
     for path in sorted(binaries.glob("*.csv")) if binaries.is_dir() else []:
         for _, row in pd.read_csv(path, keep_default_na=False).iterrows():
@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("plan", cmd_plan, "where new data would help most: binaries ranked by GP uncertainty")
     p.add_argument("--top", type=int, default=20, help="how many binaries (default 20)")
-    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+    _results_argument(p)
 
     aimd = sub.add_parser("aimd", help="AIMD runs: inputs, status, import", description="AIMD runs")
     aimd_sub = aimd.add_subparsers(dest="aimd_command", required=True, metavar="ACTION")
@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run_dirs", nargs="+", metavar="RUN_DIR", help="VASP run directories, continuation segments in order"
     )
     p.add_argument("--run-id", default=None, help="run id, e.g. Ir50Ti50_2750K (default: from composition and T)")
-    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+    _results_argument(p)
     p.add_argument("--allow-truncated", action="store_true", help="use the complete steps of a killed run")
     p.add_argument("--force", action="store_true", help="replace an earlier import of the same run id")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="every run's stage, simulated ps, mean pressure ± SE, drift, outcome and what happens next",
         description="Reads results/aimd/<engine>/runs/*: nothing is run or changed.",
     )
-    p.add_argument("--results", default="results", help="the pipeline's results folder (default: results)")
+    _results_argument(p)
     add_config_arguments(p)
     p.set_defaults(func=cmd_aimd_status)
 

@@ -50,6 +50,7 @@ import pandas as pd
 
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError, MissingArtifactError
+from hmixal.layout import ACQUISITION_PLAN, result
 from hmixal.manifest import read_verified_csv
 from hmixal.systems import composition_grid, parse_binary
 
@@ -233,7 +234,7 @@ def load_plan(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise MissingArtifactError(
             f"no acquisition plan at {path}; build it with "
-            "`snakemake --profile profiles/local results/uncertainty/acquisition_plan.csv`"
+            f"`snakemake --profile profiles/local {result(ACQUISITION_PLAN)}`"
         )
     # Checked against its manifest: a plan cut or edited after its rule wrote it is refused, naming the file.
     plan = read_verified_csv(path, keep_default_na=False)

@@ -24,19 +24,11 @@ from hmixal.dataset import DATASET_COLUMNS, read_table
 from hmixal.domain import DOMAIN_COLUMNS, TrainingDomain, binaries_of
 from hmixal.errors import MissingArtifactError
 from hmixal.features import FeatureSource
+from hmixal.layout import CALIBRATION_FILE, ELEMENT_TABLE_FILE, FINAL_MODEL_DIR, TRAINING_DATA_FILE
 from hmixal.miedema_model import hmix
 from hmixal.model import TrainedModel
 from hmixal.systems import composition_label
 
-# Files a final model folder carries beside its LightGBM members: the rows it was trained on and the element
-# table its features were computed from (so a prediction never mixes two element tables).
-TRAINING_DATA_FILE = "training_data.csv"
-ELEMENT_TABLE_FILE = "elements.csv"
-# A model folder (the pipeline's results/model, the shipped predictor): the final model trained with the AIMD
-# rows, its interval calibration and, once described, its model card.
-FINAL_MODEL_DIR = "final_after"
-CALIBRATION_FILE = "calibration.json"
-MODEL_CARD_FILE = "model_card.json"
 # The training data shown beside a prediction.
 DATA_COLUMNS: tuple[str, ...] = ("A", "B", "x_B", "hmix_kJ_per_mol", "T_K", "source_type", "source", "reference")
 Z_95 = NormalDist().inv_cdf(0.975)  # a data-residual term widens the 95 % interval as a standard deviation would

@@ -50,7 +50,7 @@ def write_shipped_predictor(
     The folder is assembled beside ``destination`` and swapped in whole, so an interrupted copy leaves the
     previous predictor (or none), never a mixture.
     """
-    from hmixal.predictor import CALIBRATION_FILE, FINAL_MODEL_DIR, MODEL_CARD_FILE
+    from hmixal.layout import CALIBRATION_FILE, FINAL_MODEL_DIR, MODEL_CARD_FILE
 
     source, target = Path(model_folder), Path(destination)
     target.parent.mkdir(parents=True, exist_ok=True)

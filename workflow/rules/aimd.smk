@@ -28,7 +28,7 @@ rule aimd_run:
         runs="results/aimd/runs.csv",
         elements=derived("elements"),
     output:
-        outcome=f"results/aimd/{ENGINE}/runs/{{run_id}}/outcome.json",
+        outcome=f"{AIMD_RUNS}/{{run_id}}/outcome.json",
     log:
         f"results/logs/aimd/{ENGINE}_run_{{run_id}}.log",
     wildcard_constraints:
@@ -50,8 +50,8 @@ rule aimd_hmix:
     input:
         unpack(aimd_run_outcomes),
     output:
-        row=f"results/aimd/{ENGINE}/binaries/{{system}}.csv",
-        details=f"results/aimd/{ENGINE}/binaries/{{system}}.json",
+        row=f"{AIMD_BINARIES}/{{system}}.csv",
+        details=f"{AIMD_BINARIES}/{{system}}.json",
     log:
         f"results/logs/aimd/{ENGINE}_hmix_{{system}}.log",
     conda:

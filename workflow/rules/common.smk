@@ -26,6 +26,17 @@ from hmixal.errors import ConfigError
 from hmixal.resources import element_table_path
 from hmixal.features import feature_names
 from hmixal.gp_map import HyperSettings
+from hmixal.layout import (
+    ACQUISITION_PLAN,
+    AIMD_IMPORTED,
+    CALIBRATION_FILE,
+    FINAL_MODEL_DIR,
+    MODEL_CARD_FILE,
+    MODEL_DIR,
+    aimd_binaries,
+    aimd_runs,
+    result,
+)
 from hmixal.rfe_study import RfeSettings
 from hmixal.settings import field_names
 from hmixal.systems import distinct_binaries
@@ -152,6 +163,10 @@ def rfe_block_repeats(wildcards):
 
 MODEL = config["model"]
 FOLDS = list(range(MODEL["outer_folds"]))
+# The model folder's files that the library and the CLI read too (hmixal.layout).
+FINAL_MODEL = result(MODEL_DIR, FINAL_MODEL_DIR)
+CALIBRATION = result(MODEL_DIR, CALIBRATION_FILE)
+MODEL_CARD = result(MODEL_DIR, MODEL_CARD_FILE)
 
 
 def excluded_sources(wildcards):
@@ -204,7 +219,9 @@ def al_feature_list(wildcards=None):
 
 AIMD = config["aimd"]
 ENGINE = AIMD["engine"]
-AIMD_PLAN = "results/uncertainty/acquisition_plan.csv"
+AIMD_PLAN = result(ACQUISITION_PLAN)
+AIMD_RUNS = result(aimd_runs(ENGINE))
+AIMD_BINARIES = result(aimd_binaries(ENGINE))
 
 
 def aimd_system_inputs(wildcards):
@@ -235,8 +252,8 @@ def aimd_system_table():
 
 def run_outcome(run_id):
     """A run's outcome: one imported with `hmixal aimd import` if present, else the engine's own run."""
-    imported = Path(f"results/aimd/imported/{run_id}/outcome.json")
-    return str(imported) if imported.is_file() else f"results/aimd/{ENGINE}/runs/{run_id}/outcome.json"
+    imported = Path(result(AIMD_IMPORTED, run_id, "outcome.json"))
+    return str(imported) if imported.is_file() else f"{AIMD_RUNS}/{run_id}/outcome.json"
 
 
 def aimd_run_outcomes(wildcards):
@@ -251,7 +268,7 @@ def aimd_run_outcomes(wildcards):
 
 def aimd_rows(wildcards):
     """One results row per system."""
-    return [f"results/aimd/{ENGINE}/binaries/{s}.csv" for s in aimd_system_table().index]
+    return [f"{AIMD_BINARIES}/{s}.csv" for s in aimd_system_table().index]
 
 
 # One job per run. VASP jobs take their nodes, walltime and the vasp_jobs token (the profile caps how many run at

@@ -45,7 +45,7 @@ rule espei_predictions:
         mem_mb=2000,  # measured: 0.54 GB, 10 s for 2415 binaries x 99 compositions
         runtime=20,
     params:
-        model="final_after",
+        model=FINAL_MODEL_DIR,
         t_offset=config["calphad"]["t_offset_K"],
         t_cap=config["calphad"]["t_cap_K"],
     script:

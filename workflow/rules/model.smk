@@ -35,7 +35,7 @@ rule element_holdout:
     input:
         dataset="results/data/dataset_final.csv",
         elements=derived("elements"),
-        model="results/model/final_after",
+        model=FINAL_MODEL,
     output:
         table="results/model/element_holdout.csv",
     log:
@@ -64,7 +64,7 @@ rule nested_cv_gather:
     output:
         oof="results/model/oof_predictions.csv",
         metrics="results/model/metrics.json",
-        calibration="results/model/calibration.json",
+        calibration=CALIBRATION,
         calibration_curve="results/model/calibration_curve.csv",
     log:
         "results/logs/nested_cv_gather.log",
@@ -109,9 +109,9 @@ rule final_model:
 
 rule predict_grid:
     input:
-        after="results/model/final_after",
+        after=FINAL_MODEL,
         before="results/model/final_before",
-        calibration="results/model/calibration.json",
+        calibration=CALIBRATION,
     output:
         predictions="results/model/predictions.csv",
     log:
@@ -157,13 +157,13 @@ rule model_card:
     input:
         dataset="results/data/dataset_final.csv",
         elements=derived("elements"),
-        model="results/model/final_after",
-        calibration="results/model/calibration.json",
+        model=FINAL_MODEL,
+        calibration=CALIBRATION,
         metrics="results/model/metrics.json",
         element_holdout="results/model/element_holdout.csv",
         folds=expand("results/model/cv/{variant}/fold_{fold}/predictions.csv", variant=["before", "after"], fold=FOLDS),
     output:
-        card="results/model/model_card.json",
+        card=MODEL_CARD,
     log:
         "results/logs/model_card.log",
     conda:
@@ -179,9 +179,9 @@ rule model_card:
 # Not part of `all`: copies the default run's final model into the package (docs/model.md, "The shipped predictor").
 rule ship_predictor:
     input:
-        model="results/model/final_after",
-        calibration="results/model/calibration.json",
-        card="results/model/model_card.json",
+        model=FINAL_MODEL,
+        calibration=CALIBRATION,
+        card=MODEL_CARD,
     output:
         predictor=directory("src/hmixal/data/predictor"),
     log:

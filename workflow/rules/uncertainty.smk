@@ -69,7 +69,7 @@ rule acquisition_plan:
         dataset="results/data/dataset_initial.csv",
         elements=derived("elements"),
     output:
-        plan="results/uncertainty/acquisition_plan.csv",
+        plan=AIMD_PLAN,
     log:
         "results/logs/acquisition_plan.log",
     benchmark:
