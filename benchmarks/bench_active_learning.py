@@ -59,19 +59,10 @@ from hmixal.active_learning import (
 )
 from hmixal.features import PAPER_AL_FEATURES, FeatureSource
 from hmixal.io import write_csv
-from hmixal.model import model_data
+from hmixal.model import LGBM_PARAMS, model_data
 
-# The evaluator: the RFE study's fixed LightGBM parameters (config selection.lgbm).
-LGBM = {
-    "n_estimators": 100,
-    "learning_rate": 0.1,
-    "num_leaves": 15,
-    "min_child_samples": 10,
-    "subsample": 0.8,
-    "subsample_freq": 1,
-    "colsample_bytree": 0.8,
-    "max_bin": 63,
-}
+# The evaluator: the fast fits' LightGBM parameters (config selection.lgbm and active_learning.lgbm).
+LGBM = dict(LGBM_PARAMS)
 SEED = 20251125
 FULL_SPLITS, CORES = 100, 2
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +35,19 @@ MIEDEMA_GROUPS: tuple[str, ...] = (GROUP_TM_TM, GROUP_TM_NONTM, GROUP_NONTM_NONT
 END_TAPER_EDGE = 0.1
 # Settings that make LightGBM bit-for-bit reproducible at any thread count (docs/model.md; checked at 1 and 2 threads).
 REPRODUCIBLE_PARAMS = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+# LightGBM's fast fits (the RFE study, the active-learning evaluator): bagged, so fits with other seeds differ.
+LGBM_PARAMS: Mapping[str, object] = MappingProxyType(
+    {
+        "n_estimators": 100,
+        "learning_rate": 0.1,
+        "num_leaves": 15,
+        "min_child_samples": 10,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "max_bin": 63,
+    }
+)
 
 
 @dataclass(frozen=True)

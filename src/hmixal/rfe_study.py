@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import ClassVar, cast
 
 import numpy as np
 import pandas as pd
 
-from hmixal.model import REPRODUCIBLE_PARAMS, ModelData
+from hmixal.model import LGBM_PARAMS, REPRODUCIBLE_PARAMS, ModelData
 from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed, grouped_holdout
 
@@ -27,19 +26,6 @@ PATH_COLUMNS = ("repeat", "n_features", "rmse_mean", "rmse_std", "removed", "kep
 # samples to find the bin edges.
 _DEFAULT_TREES = 100
 _DEFAULT_BIN_SAMPLE = 200_000
-# The study's LightGBM: fast fits, bagged so that the fits of one step differ (config selection.lgbm).
-LGBM_PARAMS: Mapping[str, object] = MappingProxyType(
-    {
-        "n_estimators": 100,
-        "learning_rate": 0.1,
-        "num_leaves": 15,
-        "min_child_samples": 10,
-        "subsample": 0.8,
-        "subsample_freq": 1,
-        "colsample_bytree": 0.8,
-        "max_bin": 63,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -48,7 +34,7 @@ class RfeSettings(FromMapping):
 
     SECTION: ClassVar[str] = "selection"
 
-    lgbm: Mapping[str, object] = field(default_factory=lambda: dict(LGBM_PARAMS))
+    lgbm: Mapping[str, object] = field(default_factory=lambda: dict(LGBM_PARAMS))  # config selection.lgbm
     fits_per_step: int = 25  # seed supplementary note 1: 25 fits per elimination
     test_fraction: float = 0.25  # share of binaries held out in each repeat
     min_features: int = 1
