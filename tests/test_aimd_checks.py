@@ -2,7 +2,7 @@
 
 Crystals against EMT liquids for the q6 order parameter, exact empty-sphere radii of fcc holes and a liquid
 with a hole for the cavity check, drifting against flat conserved energies, and NELM counts of a run of the
-stand-in VASP parsed by hmixal.aimd.vasp_parse.
+stand-in VASP parsed by hmixal.aimd.vasp.parse.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ase.md.langevin import Langevin
 from scipy.signal import lfilter
 
 from hmixal.aimd import analysis, checks
-from hmixal.aimd.vasp_parse import concatenate_segments, parse_md_segment, segment_metadata
+from hmixal.aimd.vasp.parse import concatenate_segments, parse_md_segment, segment_metadata
 from hmixal.errors import InputError
 
 FAKE_VASP = Path(__file__).parent / "fake_vasp" / "fake_vasp.py"

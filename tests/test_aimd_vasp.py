@@ -23,7 +23,26 @@ from pymatgen.io.vasp.inputs import Incar, Kpoints, Poscar, Potcar
 from hmixal.aimd import analysis
 from hmixal.aimd.engine import StageState
 from hmixal.aimd.protocol import ProtocolSettings, prepare_run
-from hmixal.aimd.runner import (
+from hmixal.aimd.structure import min_pair_distance, random_liquid_cell, start_volume_A3
+from hmixal.aimd.systems import melting_points, plan_runs, read_plan, run_temperature
+from hmixal.aimd.vasp.inputs import (
+    POTCAR_SPEC,
+    MDSettings,
+    cell_structure,
+    md_incar,
+    potcar_symbols,
+    rescaled_poscar,
+    write_md_inputs,
+)
+from hmixal.aimd.vasp.parse import (
+    THERMO_COLUMNS,
+    TruncatedRunError,
+    concatenate_segments,
+    parse_md_segment,
+    read_oszicar_md,
+    read_xdatcar,
+)
+from hmixal.aimd.vasp.run import (
     SEGMENT_RECORD,
     RunnerSettings,
     VaspEngine,
@@ -35,25 +54,6 @@ from hmixal.aimd.runner import (
     stage_frames,
     stage_status,
     stage_trace,
-)
-from hmixal.aimd.structure import min_pair_distance, random_liquid_cell, start_volume_A3
-from hmixal.aimd.systems import melting_points, plan_runs, read_plan, run_temperature
-from hmixal.aimd.vasp_inputs import (
-    POTCAR_SPEC,
-    MDSettings,
-    cell_structure,
-    md_incar,
-    potcar_symbols,
-    rescaled_poscar,
-    write_md_inputs,
-)
-from hmixal.aimd.vasp_parse import (
-    THERMO_COLUMNS,
-    TruncatedRunError,
-    concatenate_segments,
-    parse_md_segment,
-    read_oszicar_md,
-    read_xdatcar,
 )
 from hmixal.elements import load_element_table
 from hmixal.errors import InputError

@@ -130,8 +130,8 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
 
     from hmixal.aimd.analysis import DEFAULT_MIN_DISCARD_FRACTION, read_trace
     from hmixal.aimd.protocol import FINISHED, stage_point, write_outcome
-    from hmixal.aimd.runner import import_run
     from hmixal.aimd.systems import run_id
+    from hmixal.aimd.vasp.run import import_run
 
     target_root = Path(args.results) / "aimd" / "imported"
     # Parse into a scratch folder outside the results first: a failed import creates nothing there.

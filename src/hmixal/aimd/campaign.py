@@ -49,8 +49,8 @@ def make_engine(aimd: Mapping[str, Any], seed: int, walltime_s: float | None = N
     """The engine the ``aimd`` config section names, with its settings (``walltime_s``: the batch job's limit)."""
     name = aimd.get("engine")
     if name == "vasp":
-        from hmixal.aimd.runner import RunnerSettings, VaspEngine
-        from hmixal.aimd.vasp_inputs import MDSettings
+        from hmixal.aimd.vasp.inputs import MDSettings
+        from hmixal.aimd.vasp.run import RunnerSettings, VaspEngine
 
         vasp = aimd.get("vasp", {})
         runner = dict(vasp.get("runner", {}))

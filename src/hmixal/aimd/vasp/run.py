@@ -51,7 +51,7 @@ from pymatgen.io.vasp.inputs import Incar, Poscar
 from hmixal.aimd import analysis
 from hmixal.aimd.engine import CellState, StageState, StageStatus
 from hmixal.aimd.protocol import write_run_files
-from hmixal.aimd.vasp_inputs import (
+from hmixal.aimd.vasp.inputs import (
     POTCAR_SPEC,
     MDSettings,
     check_encut,
@@ -61,7 +61,7 @@ from hmixal.aimd.vasp_inputs import (
     potcar_provenance,
     write_md_inputs,
 )
-from hmixal.aimd.vasp_parse import (
+from hmixal.aimd.vasp.parse import (
     MDSegment,
     concatenate_segments,
     parse_md_segment,
