@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from hmixal.aimd import analysis
+from hmixal.aimd.frames import Frames
+from hmixal.aimd.trace import Trace
 from hmixal.errors import InputError
 
 
@@ -95,11 +96,11 @@ class Engine(Protocol):
         """The stage's state, read from its directory only."""
         ...
 
-    def stage_trace(self, stage_dir: Path) -> analysis.Trace:
+    def stage_trace(self, stage_dir: Path) -> Trace:
         """The stage's per-step table (NVT)."""
         ...
 
-    def stage_frames(self, stage_dir: Path) -> analysis.Frames:
+    def stage_frames(self, stage_dir: Path) -> Frames:
         """The stage's trajectory frames."""
         ...
 

@@ -17,7 +17,9 @@ from typing import Any
 
 from hmixal.aimd import analysis
 from hmixal.aimd.checks import CheckSettings, RunChecks, run_checks
+from hmixal.aimd.frames import read_frames
 from hmixal.aimd.protocol import FINISHED, TRACE_FILE, TRAJECTORY_FILE, ProtocolSettings, read_outcome
+from hmixal.aimd.trace import read_trace
 from hmixal.aimd.vasp import rows as vasp_rows
 from hmixal.aimd.volume import zero_pressure_correction
 from hmixal.dataset import POTENTIAL_MD, engine_reference
@@ -140,8 +142,8 @@ def binary_result(
     corrected, notes, unusable = [], [], []
     for directory, outcome in zip(dirs, outcomes, strict=True):
         label = _label(outcome)
-        trace = analysis.read_trace(directory / TRACE_FILE)
-        frames = analysis.read_frames(directory / TRAJECTORY_FILE)
+        trace = read_trace(directory / TRACE_FILE)
+        frames = read_frames(directory / TRAJECTORY_FILE)
         run = analysis.analyse_run(trace, frames, method, protocol.min_discard_fraction)
         stages = outcome.get("volume", {}).get("history", [])
         production = outcome.get("production")
