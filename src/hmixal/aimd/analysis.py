@@ -18,6 +18,7 @@ import pandas as pd
 from hmixal.aimd.enthalpy import EnthalpyEstimate, enthalpy, mixing_enthalpy
 from hmixal.aimd.frames import DEFAULT_BIN_WIDTH_A, Frames, StructureCheck, structure_check
 from hmixal.aimd.statistics import DEFAULT_MIN_BLOCKS, DEFAULT_MIN_DISCARD_FRACTION, DRIFT_SIGMA_LIMIT
+from hmixal.aimd.systems import composition_label
 from hmixal.aimd.trace import Trace
 from hmixal.dataset import TABLE_COLUMNS
 from hmixal.errors import InputError
@@ -75,13 +76,9 @@ def _fmt(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def _label(run: RunAnalysis) -> str:
-    return "".join(f"{symbol}{n}" for symbol, n in run.composition.items())
-
-
 def _warnings(run: RunAnalysis, pressure_tolerance_kbar: float) -> list[str]:
     h = run.enthalpy
-    label = _label(run)
+    label = composition_label(run.composition)
     notes = []
     if not h.sem_converged:
         notes.append(f"{label}: blocking SE did not reach a plateau (error bar is a lower bound)")
@@ -145,7 +142,7 @@ def binary_result(
     ]
     not_liquid = []
     for run in runs:
-        label = _label(run)
+        label = composition_label(run.composition)
         st = run.structure
         comment.append(f"{label}: D {st.diffusion_m2_per_s:.2e} m2/s, g_min/g_max {st.wendt_abraham_ratio:.2f}")
         if not st.liquid:

@@ -38,6 +38,7 @@ from scipy.special import sph_harm_y
 
 from hmixal.aimd.frames import Frames, first_shell, pair_correlation
 from hmixal.aimd.statistics import DRIFT_SIGMA_LIMIT, statistical_inefficiency
+from hmixal.aimd.systems import run_label
 from hmixal.aimd.trace import Trace
 from hmixal.errors import InputError, reject_unknown_keys
 
@@ -537,8 +538,7 @@ def _segment_of_rows(trace: Trace) -> tuple[np.ndarray, list[dict[str, Any]]]:
 
 
 def _label(trace: Trace) -> str:
-    formula = "".join(f"{s}{c}" for s, c in trace.composition.items())
-    name = f"{formula} {trace.target_temperature_K:g} K ({trace.engine})"
+    name = f"{run_label(trace.composition, trace.target_temperature_K)} ({trace.engine})"
     return f"{name} [{trace.source}]" if trace.source else name
 
 

@@ -34,6 +34,7 @@ from hmixal.aimd.enthalpy import enthalpy
 from hmixal.aimd.frames import Frames
 from hmixal.aimd.statistics import DEFAULT_MAX_DISCARD_FRACTION, DEFAULT_MIN_DISCARD_FRACTION
 from hmixal.aimd.structure import bulk_modulus_guess_kbar, liquid_start_volume_A3, random_liquid_cell
+from hmixal.aimd.systems import run_label
 from hmixal.aimd.trace import Trace, write_trace
 from hmixal.aimd.volume import (
     ProductionDecision,
@@ -110,11 +111,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _write_json(payload: Mapping[str, Any], path: Path) -> None:
     write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n", path)
-
-
-def run_label(counts: Mapping[str, int], temperature_K: float) -> str:
-    """A run's label in its inputs and logs, e.g. ``Ir50Ti50 2750 K``."""
-    return "".join(f"{k}{v}" for k, v in counts.items()) + f" {temperature_K:g} K"
 
 
 def start_state(

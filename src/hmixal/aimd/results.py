@@ -19,6 +19,7 @@ from hmixal.aimd import analysis
 from hmixal.aimd.checks import CheckSettings, RunChecks, run_checks
 from hmixal.aimd.frames import read_frames
 from hmixal.aimd.protocol import FINISHED, TRACE_FILE, TRAJECTORY_FILE, ProtocolSettings, read_outcome
+from hmixal.aimd.systems import composition_label
 from hmixal.aimd.trace import read_trace
 from hmixal.aimd.vasp import rows as vasp_rows
 from hmixal.aimd.volume import zero_pressure_correction
@@ -75,7 +76,7 @@ def reference_text(engine: Mapping[str, Any], outcomes: Sequence[Mapping[str, An
 
 
 def _label(outcome: Mapping[str, Any]) -> str:
-    return str(outcome.get("run") or "".join(f"{k}{v}" for k, v in outcome["composition"].items()))
+    return str(outcome.get("run") or composition_label(outcome["composition"]))
 
 
 def _species(alloy: Mapping[str, Any], source: Path) -> tuple[str, str, float]:
