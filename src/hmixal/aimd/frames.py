@@ -1,7 +1,7 @@
 """Trajectory frames of one run and the structure computed from them: diffusion, g(r), order, S_cc, liquid check.
 
 Frames are read with ASE from any trajectory format it knows; the checks decide whether a run is a liquid and,
-for a binary, whether it stayed mixed (thresholds and sources: docs/aimd_emt.md, "Liquid check").
+for a binary, whether it stayed mixed (docs/aimd_emt.md, "Liquid check" and "Phase separation").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Statistics of a correlated series: blocking (mean and standard error), equilibration detection, drift test.
 
 Engine-neutral and free of units: the enthalpy, the volume loop and the referee's checks apply them to
-per-step series of an MD run (choices and sources: docs/aimd_emt.md).
+per-step series of an MD run (docs/aimd_emt.md, "Equilibration" and "Block averaging").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A trace is a per-step table (``step, time_fs, temperature_K, etotal_eV, epot_eV, pressure_kbar``, optionally
 ``volume_A3``, ``conserved_eV``, ``eint_eV``, ``scf_steps``; energies are cell totals in eV, the pressure
 includes the kinetic term) with its metadata; it is written as CSV with ``# key: JSON`` metadata lines. The
-VASP parser and the ASE engine both produce it (docs/aimd_emt.md).
+VASP parser and the ASE engine both produce it (docs/aimd_emt.md, "The per-step table").
 """
 
 from __future__ import annotations
