@@ -15,10 +15,10 @@ from ase import Atoms
 from ase.calculators.emt import EMT as AseEMT
 from ase.md.velocitydistribution import thermalize_momenta
 
-from hmixal.aimd import analysis as an
 from hmixal.aimd import ase_engine as ae
 from hmixal.aimd import emt
 from hmixal.aimd.engine import CellState, Engine, StageState
+from hmixal.aimd.trace import TRACE_COLUMNS
 from hmixal.errors import InputError
 
 pytest.importorskip("asap3")
@@ -178,7 +178,7 @@ def test_stage_from_random_cell(first_stage: tuple[ae.AseEngine, Path]) -> None:
     assert engine.start_state(stage).velocities_A_per_fs is None
     assert spec["thermostat_temperature_K"] == pytest.approx(T_K * (3 * 64 - 3) / (3 * 64))
     trace = engine.stage_trace(stage)
-    assert list(trace.table.columns) == [*an.TRACE_COLUMNS, "volume_A3", ae.CONSERVED_COLUMN]
+    assert list(trace.table.columns) == [*TRACE_COLUMNS, "volume_A3", ae.CONSERVED_COLUMN]
     assert len(trace.table) == 400 // 5 + 1 and trace.table["step"].iloc[-1] == 400
     assert trace.ensemble == "NVT" and trace.composition == {"Ag": 32, "Cu": 32}
     assert "EMT" in trace.engine and "asap3" in trace.engine

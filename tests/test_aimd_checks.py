@@ -2,7 +2,7 @@
 
 Crystals against EMT liquids for the q6 order parameter, exact empty-sphere radii of fcc holes and a liquid
 with a hole for the cavity check, drifting against flat conserved energies, and NELM counts of a run of the
-stand-in VASP parsed by hmixal.aimd.vasp_parse.
+stand-in VASP parsed by hmixal.aimd.vasp.parse.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from ase.build import bulk
 from ase.md.langevin import Langevin
 from scipy.signal import lfilter
 
-from hmixal.aimd import analysis, checks
-from hmixal.aimd.vasp_parse import concatenate_segments, parse_md_segment, segment_metadata
+from hmixal.aimd import checks
+from hmixal.aimd.frames import Frames, make_frames
+from hmixal.aimd.trace import Trace, make_trace
+from hmixal.aimd.vasp.parse import concatenate_segments, parse_md_segment, segment_metadata
 from hmixal.errors import InputError
 
 FAKE_VASP = Path(__file__).parent / "fake_vasp" / "fake_vasp.py"
@@ -34,16 +36,16 @@ FAKE_VASP = Path(__file__).parent / "fake_vasp" / "fake_vasp.py"
 # configurations
 
 
-def crystal_frames(kind: str, symbol: str, a: float, reps: int, noise_A: float, n_frames: int = 4) -> analysis.Frames:
+def crystal_frames(kind: str, symbol: str, a: float, reps: int, noise_A: float, n_frames: int = 4) -> Frames:
     """A cubic crystal with independent Gaussian displacements (thermal noise) in each frame."""
     atoms = bulk(symbol, kind, a=a, cubic=True).repeat(reps)
     rng = np.random.default_rng(7)
     positions = np.array([atoms.get_positions() + rng.normal(0.0, noise_A, (len(atoms), 3)) for _ in range(n_frames)])
     cells = np.repeat(np.array(atoms.cell)[None], n_frames, axis=0)
-    return analysis.make_frames(atoms.get_chemical_symbols(), positions, cells, 10.0 * np.arange(1, n_frames + 1))
+    return make_frames(atoms.get_chemical_symbols(), positions, cells, 10.0 * np.arange(1, n_frames + 1))
 
 
-def emt_liquid(symbol: str, a: float, temperature_K: float, n_frames: int, seed: int) -> analysis.Frames:
+def emt_liquid(symbol: str, a: float, temperature_K: float, n_frames: int, seed: int) -> Frames:
     """Frames of a 108-atom EMT liquid: an fcc cell melted at 2 T and held at T with a Langevin thermostat."""
     from asap3 import EMT  # the EMT engine's default backend
 
@@ -60,20 +62,20 @@ def emt_liquid(symbol: str, a: float, temperature_K: float, n_frames: int, seed:
         positions.append(atoms.get_positions())
         cells.append(np.array(atoms.cell))
     times = 250.0 * np.arange(1, n_frames + 1)
-    return analysis.make_frames(atoms.get_chemical_symbols(), np.array(positions), np.array(cells), times)
+    return make_frames(atoms.get_chemical_symbols(), np.array(positions), np.array(cells), times)
 
 
 @pytest.fixture(scope="module")
-def cu_liquid() -> analysis.Frames:
+def cu_liquid() -> Frames:
     """Liquid Cu (EMT) at 1500 K and −4 kbar: near zero pressure, as the volume loop leaves a run."""
     return emt_liquid("Cu", 3.85, 1500.0, 40, seed=3)
 
 
-def joined(*parts: analysis.Frames) -> analysis.Frames:
+def joined(*parts: Frames) -> Frames:
     """Frames one after another, re-timed every 250 fs."""
     positions = np.concatenate([p.positions for p in parts])
     cells = np.concatenate([p.cells for p in parts])
-    return analysis.make_frames(parts[0].symbols, positions, cells, 250.0 * np.arange(1, len(positions) + 1))
+    return make_frames(parts[0].symbols, positions, cells, 250.0 * np.arange(1, len(positions) + 1))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ def test_crystals_are_solid_like(kind: str, symbol: str, a: float, reps: int) ->
     assert (a if kind == "bcc" else nearest) < r_min < outer
 
 
-def test_liquid_is_not_solid_like_and_crystallisation_is_flagged(cu_liquid: analysis.Frames) -> None:
+def test_liquid_is_not_solid_like_and_crystallisation_is_flagged(cu_liquid: Frames) -> None:
     liquid = checks.order_check(cu_liquid, "Cu liquid")
     assert liquid.flag is None
     assert liquid.solid_fraction_mean < 0.1 and liquid.solid_fraction_final < 0.1
@@ -107,13 +109,9 @@ def test_liquid_is_not_solid_like_and_crystallisation_is_flagged(cu_liquid: anal
     # one ordered frame in the middle of a liquid run is a fluctuation, not crystallisation
     half = len(cu_liquid.time_fs) // 2
     blip = joined(
-        analysis.Frames(
-            cu_liquid.symbols, cu_liquid.positions[:half], cu_liquid.cells[:half], cu_liquid.time_fs[:half]
-        ),
-        analysis.Frames(crystal.symbols, crystal.positions[:1], crystal.cells[:1], crystal.time_fs[:1]),
-        analysis.Frames(
-            cu_liquid.symbols, cu_liquid.positions[half:], cu_liquid.cells[half:], cu_liquid.time_fs[half:]
-        ),
+        Frames(cu_liquid.symbols, cu_liquid.positions[:half], cu_liquid.cells[:half], cu_liquid.time_fs[:half]),
+        Frames(crystal.symbols, crystal.positions[:1], crystal.cells[:1], crystal.time_fs[:1]),
+        Frames(cu_liquid.symbols, cu_liquid.positions[half:], cu_liquid.cells[half:], cu_liquid.time_fs[half:]),
     )
     fluctuation = checks.order_check(blip, "Cu blip", cutoff_A=liquid.cutoff_A)
     assert fluctuation.solid_fraction_max > 0.9 and fluctuation.flag is None
@@ -153,7 +151,7 @@ def test_empty_sphere_radius_of_fcc_holes_is_exact() -> None:
     )
 
 
-def test_hole_in_a_liquid_is_flagged_and_the_liquid_is_not(cu_liquid: analysis.Frames) -> None:
+def test_hole_in_a_liquid_is_flagged_and_the_liquid_is_not(cu_liquid: Frames) -> None:
     label = "Cu108 1500 K"
     liquid = checks.cavity_check(cu_liquid, label)
     assert liquid.flag is None and liquid.n_frames == 40
@@ -168,7 +166,7 @@ def test_hole_in_a_liquid_is_flagged_and_the_liquid_is_not(cu_liquid: analysis.F
     # as a run: the first holed frame with 0.1 Å of thermal noise in each of five frames
     rng = np.random.default_rng(5)
     kept = wrapped[0][outside[0]]
-    frames = analysis.make_frames(
+    frames = make_frames(
         [s for s, k in zip(cu_liquid.symbols, outside[0], strict=True) if k],
         np.array([kept + rng.normal(0.0, 0.1, kept.shape) for _ in range(5)]),
         cu_liquid.cells[:5],
@@ -265,7 +263,7 @@ def test_nelm_steps_and_drift_of_a_parsed_stand_in_run(tmp_path: Path) -> None:
     assert 15 <= at_nelm <= 45  # 20 % of 150 steps
     meta = segment_metadata([segment])
     assert meta["nelm"] == 12 and meta["segments"][0]["nelm"] == 12
-    trace = analysis.make_trace(
+    trace = make_trace(
         concatenate_segments([segment]), meta["composition"], meta["temperature_K"], "NVT", "vasp", str(run),
         {k: v for k, v in meta.items() if k not in ("composition", "temperature_K", "n_atoms", "engine")},
     )  # fmt: skip
@@ -288,17 +286,17 @@ def test_nelm_steps_and_drift_of_a_parsed_stand_in_run(tmp_path: Path) -> None:
 # one run
 
 
-def emt_like_trace(n: int = 2100) -> analysis.Trace:
+def emt_like_trace(n: int = 2100) -> Trace:
     """A trace as the EMT engine writes it: no conserved quantity, no SCF counts."""
     t = 5.0 * np.arange(1, n + 1)
     table = pd.DataFrame(
         {"step": np.arange(1, n + 1), "time_fs": t, "temperature_K": 1500.0, "etotal_eV": -300.0,
          "epot_eV": -320.0, "pressure_kbar": 0.0}
     )  # fmt: skip
-    return analysis.make_trace(table, {"Cu": 108}, 1500.0, "NPT", "emt", "emt/trace.csv")
+    return make_trace(table, {"Cu": 108}, 1500.0, "NPT", "emt", "emt/trace.csv")
 
 
-def test_run_checks_reports_missing_columns_as_not_applicable(cu_liquid: analysis.Frames) -> None:
+def test_run_checks_reports_missing_columns_as_not_applicable(cu_liquid: Frames) -> None:
     result = checks.run_checks(emt_like_trace(), cu_liquid, checks.CheckSettings())
     assert isinstance(result.drift, checks.NotApplicable) and "no conserved_eV column" in result.drift.reason
     assert isinstance(result.scf, checks.NotApplicable) and "no scf_steps column" in result.scf.reason

@@ -15,10 +15,11 @@ from ase.lattice.cubic import FaceCenteredCubic
 from ase.md.nose_hoover_chain import IsotropicMTKNPT
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
-from hmixal.aimd import analysis as an
 from hmixal.aimd import emt
 from hmixal.aimd.ase_engine import AseEngine, AseEngineSettings, atoms_to_state
 from hmixal.aimd.engine import StageState
+from hmixal.aimd.enthalpy import EV_TO_KJ_PER_MOL
+from hmixal.aimd.frames import MIN_DIFFUSION_M2_PER_S, MIN_WENDT_ABRAHAM_RATIO, make_frames, structure_check
 from hmixal.aimd.protocol import ProtocolSettings, advance_run, prepare_run
 from hmixal.aimd.results import binary_result
 from hmixal.dataset import read_dataset_csv
@@ -49,7 +50,7 @@ def test_fixed_cutoff_asap3_matches_ase(counts: dict[str, int]) -> None:
     fast = atoms.copy()
     fast.calc = emt.make_calculator("asap3")
     n = len(atoms)
-    de = (fast.get_potential_energy() - reference.get_potential_energy()) / n * an.EV_TO_KJ_PER_MOL
+    de = (fast.get_potential_energy() - reference.get_potential_energy()) / n * EV_TO_KJ_PER_MOL
     assert abs(de) < 1e-4  # kJ/mol per atom
     assert np.abs(fast.get_forces() - reference.get_forces()).max() < 1e-4  # eV/Å
     assert np.abs(fast.get_stress() - reference.get_stress()).max() < 1e-6  # eV/Å³
@@ -64,7 +65,7 @@ def test_asap3_default_cutoff_would_shift_pure_copper() -> None:
     fixed.calc = emt.make_calculator("asap3")
     default = atoms.copy()
     default.calc = AsapDefault()
-    shift = (default.get_potential_energy() - fixed.get_potential_energy()) / 64 * an.EV_TO_KJ_PER_MOL
+    shift = (default.get_potential_energy() - fixed.get_potential_energy()) / 64 * EV_TO_KJ_PER_MOL
     assert abs(shift) > 0.3
 
 
@@ -89,7 +90,7 @@ def test_backends_follow_the_same_trajectory(tmp_path: Path) -> None:
         assert engine.run_stage(stage, dt.datetime.now()).state is StageState.FINISHED
         tables.append(engine.stage_trace(stage).table)
     a, b = tables
-    assert np.abs(a["epot_eV"] - b["epot_eV"]).max() / 32 * an.EV_TO_KJ_PER_MOL < 1e-4
+    assert np.abs(a["epot_eV"] - b["epot_eV"]).max() / 32 * EV_TO_KJ_PER_MOL < 1e-4
     assert np.abs(a["pressure_kbar"] - b["pressure_kbar"]).max() < 0.05
 
 
@@ -105,11 +106,11 @@ def test_emt_crystal_is_not_liquid() -> None:
         md.run(50)
         positions.append(atoms.get_positions())
         cells.append(np.array(atoms.get_cell()))
-    frames = an.make_frames(atoms.get_chemical_symbols(), np.array(positions), np.array(cells), 250.0 * np.arange(20))
-    check = an.structure_check(frames)
+    frames = make_frames(atoms.get_chemical_symbols(), np.array(positions), np.array(cells), 250.0 * np.arange(20))
+    check = structure_check(frames)
     assert not check.liquid
-    assert check.diffusion_m2_per_s < an.MIN_DIFFUSION_M2_PER_S
-    assert check.wendt_abraham_ratio < an.MIN_WENDT_ABRAHAM_RATIO
+    assert check.diffusion_m2_per_s < MIN_DIFFUSION_M2_PER_S
+    assert check.wendt_abraham_ratio < MIN_WENDT_ABRAHAM_RATIO
 
 
 def test_rule_scripts_run_a_binary_and_collect(tmp_path: Path, aimd_jobs) -> None:

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 from pymatgen.core import SETTINGS
 
-from hmixal.aimd import analysis
 from hmixal.aimd.ase_engine import AseEngine, AseEngineSettings
 from hmixal.aimd.campaign import EX_OK, EX_TEMPFAIL, campaign_status, make_engine, run_job
 from hmixal.aimd.engine import StageState
@@ -31,6 +30,7 @@ from hmixal.aimd.protocol import (
 )
 from hmixal.aimd.results import binary_result
 from hmixal.aimd.systems import melting_points, plan_runs
+from hmixal.aimd.trace import read_trace
 from hmixal.cli import main
 from hmixal.dataset import POTENTIAL_MD, reference_engine
 from hmixal.elements import load_element_table
@@ -77,7 +77,7 @@ def test_emt_runs_go_through_the_nvt_volume_loop(emt_binary: tuple[Path, Path, P
         assert volume["state"] == "converged"
         # every stage's mean pressure and H are recorded for the zero-pressure correction
         assert all({"pressure_kbar", "h_kJ_per_mol", "volume_A3"} <= set(p) for p in volume["history"])
-        trace = analysis.read_trace(run_dir / "trace.csv")
+        trace = read_trace(run_dir / "trace.csv")
         assert trace.ensemble == "NVT" and "conserved_eV" in trace.table
         assert abs(outcome["production"]["pressure_kbar"]) < 15.0  # the loop found the liquid near P = 0
         assert outcome["engine"]["is_dft"] is False and outcome["engine"]["engine"] == "ase"
@@ -229,7 +229,7 @@ def test_vasp_run_through_the_protocol_records_potcars_and_custodian(
     assert [p["symbol"] for p in production["potcars"]] == ["Ir", "Ti_pv"]
     assert all(len(p["sha256"]) == 64 for p in production["potcars"])
     assert production["effective_incar"]["IBRION"] == 0 and production["segments"][0]["outcome"] == "completed"
-    trace = analysis.read_trace(run_dir / "trace.csv")
+    trace = read_trace(run_dir / "trace.csv")
     assert trace.engine == "vasp" and len(trace.table) == 150
     # the status command reads it back: one finished run
     status = campaign_status(tmp_path / "runs", make_engine(vasp_config(), 0), 0.1)
@@ -261,7 +261,7 @@ def test_vasp_loop_converges_on_hot_stand_in_dynamics(
     static = 1.5 * b0 * (eta**3.5 - eta**2.5) * (1.0 + 0.75 * (4.5 - 4.0) * (eta - 1.0))
     kinetic = 8 * 8.617333262e-5 * 2750.0 / v * 1602.1766208  # N k_B T / V in kbar
     assert abs(static + kinetic) < 10.0, (static + kinetic, volume["reason"])
-    trace = analysis.read_trace(run_dir / "trace.csv")
+    trace = read_trace(run_dir / "trace.csv")
     assert {"conserved_eV", "scf_steps"} <= set(trace.table.columns)
 
 
@@ -344,8 +344,8 @@ def test_stage_state_vocabulary_is_shared() -> None:
 def test_vasp_reference_names_the_settings_that_made_the_numbers() -> None:
     # the ENCUT actually used (the old text always said 400 eV), the POTCARs, the smearing, custodian's changes
     from hmixal.aimd.results import reference_text
-    from hmixal.aimd.runner import RunnerSettings, VaspEngine
-    from hmixal.aimd.vasp_inputs import MDSettings
+    from hmixal.aimd.vasp.inputs import MDSettings
+    from hmixal.aimd.vasp.run import RunnerSettings, VaspEngine
 
     engine = VaspEngine(MDSettings(encut_eV=520.0), RunnerSettings(vasp_cmd=("vasp",))).provenance()
     stages = {"production": {"potcars": [{"symbol": "Ir"}, {"symbol": "Ti_pv"}],

@@ -20,10 +20,30 @@ import pytest
 from pymatgen.core import SETTINGS
 from pymatgen.io.vasp.inputs import Incar, Kpoints, Poscar, Potcar
 
-from hmixal.aimd import analysis
 from hmixal.aimd.engine import StageState
+from hmixal.aimd.frames import read_frames
 from hmixal.aimd.protocol import ProtocolSettings, prepare_run
-from hmixal.aimd.runner import (
+from hmixal.aimd.structure import min_pair_distance, random_liquid_cell, start_volume_A3
+from hmixal.aimd.systems import melting_points, plan_runs, read_plan, run_temperature
+from hmixal.aimd.trace import make_trace, read_trace
+from hmixal.aimd.vasp.inputs import (
+    POTCAR_SPEC,
+    MDSettings,
+    cell_structure,
+    md_incar,
+    potcar_symbols,
+    rescaled_poscar,
+    write_md_inputs,
+)
+from hmixal.aimd.vasp.parse import (
+    THERMO_COLUMNS,
+    TruncatedRunError,
+    concatenate_segments,
+    parse_md_segment,
+    read_oszicar_md,
+    read_xdatcar,
+)
+from hmixal.aimd.vasp.run import (
     SEGMENT_RECORD,
     RunnerSettings,
     VaspEngine,
@@ -35,25 +55,6 @@ from hmixal.aimd.runner import (
     stage_frames,
     stage_status,
     stage_trace,
-)
-from hmixal.aimd.structure import min_pair_distance, random_liquid_cell, start_volume_A3
-from hmixal.aimd.systems import melting_points, plan_runs, read_plan, run_temperature
-from hmixal.aimd.vasp_inputs import (
-    POTCAR_SPEC,
-    MDSettings,
-    cell_structure,
-    md_incar,
-    potcar_symbols,
-    rescaled_poscar,
-    write_md_inputs,
-)
-from hmixal.aimd.vasp_parse import (
-    THERMO_COLUMNS,
-    TruncatedRunError,
-    concatenate_segments,
-    parse_md_segment,
-    read_oszicar_md,
-    read_xdatcar,
 )
 from hmixal.elements import load_element_table
 from hmixal.errors import InputError
@@ -468,7 +469,7 @@ def test_parse_real_format_md_output(tmp_path: Path) -> None:
     assert seg.pressure_source == "OUTCAR total pressure"
     assert seg.counts == {"Al": 2, "Ni": 2} and seg.n_atoms == 4 and seg.volume_A3 == 80.0
     assert seg.terminated_normally and not seg.truncated and seg.issues == ()
-    trace = analysis.make_trace(table, seg.counts, seg.temperature_target_K, "NVT", "vasp")
+    trace = make_trace(table, seg.counts, seg.temperature_target_K, "NVT", "vasp")
     assert len(trace.table) == 3
 
 
@@ -725,8 +726,8 @@ def test_max_errors_ends_a_hopeless_run(tmp_path: Path, monkeypatch: pytest.Monk
 def test_import_of_outside_runs(tmp_path: Path) -> None:
     first, second = write_vasp_dir(tmp_path / "a"), write_vasp_dir(tmp_path / "b")
     trace_path, frames_path = import_run([first, second], tmp_path / "imported")
-    trace = analysis.read_trace(trace_path)
-    frames = analysis.read_frames(frames_path)
+    trace = read_trace(trace_path)
+    frames = read_frames(frames_path)
     assert list(trace.table["step"]) == [1, 2, 3, 4, 5, 6] and trace.engine == "vasp" and trace.ensemble == "NVT"
     assert frames.time_fs.tolist() == [3.0, 6.0, 9.0, 12.0, 15.0, 18.0]
     (second / "OUTCAR").write_text((second / "OUTCAR").read_text().replace("General timing", "cut"))

@@ -21,7 +21,7 @@ from pymatgen.core import SETTINGS, Lattice, Structure
 from pymatgen.io.vasp.inputs import POTCAR_STATS_PATH, Incar, Poscar, Potcar
 from pymatgen.io.vasp.sets import MPRelaxSet
 
-from hmixal.aimd.vasp_inputs import (
+from hmixal.aimd.vasp.inputs import (
     K_B_EV_PER_K,
     SUPPORTED_FUNCTIONALS,
     MDSettings,

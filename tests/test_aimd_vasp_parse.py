@@ -22,7 +22,7 @@ from pymatgen.io.vasp.inputs import Poscar
 from scipy.integrate import simpson
 
 from hmixal.aimd import checks
-from hmixal.aimd.vasp_parse import (
+from hmixal.aimd.vasp.parse import (
     TruncatedRunError,
     concatenate_segments,
     parse_md_segment,
@@ -378,9 +378,9 @@ def lag1(x: np.ndarray) -> float:
 
 def run_stand_in_stage(stage: Path, monkeypatch: pytest.MonkeyPatch, config: dict[str, object], nelm: int) -> Path:
     """A 600 fs (200-step) Ir4Ti4 stage run by the runner under custodian with the stand-in VASP."""
-    from hmixal.aimd.runner import RunnerSettings, prepare_stage, run_stage
     from hmixal.aimd.structure import random_liquid_cell
-    from hmixal.aimd.vasp_inputs import MDSettings, cell_structure
+    from hmixal.aimd.vasp.inputs import MDSettings, cell_structure
+    from hmixal.aimd.vasp.run import RunnerSettings, prepare_stage, run_stage
 
     (stage.parent / f"{stage.name}.json").write_text(json.dumps(config))
     monkeypatch.setenv("FAKE_VASP_CONFIG", str(stage.parent / f"{stage.name}.json"))
@@ -396,7 +396,7 @@ def run_stand_in_stage(stage: Path, monkeypatch: pytest.MonkeyPatch, config: dic
 def test_correlated_noise_and_nelm_steps_through_the_runner(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path
 ) -> None:
-    from hmixal.aimd.runner import stage_segments, stage_trace
+    from hmixal.aimd.vasp.run import stage_segments, stage_trace
 
     eos = {"v0_per_atom": 17.0, "b0_GPa": 150.0, "b0_prime": 4.5}
     hot = {"eos": eos, "p_noise_kbar": 20.0, "p_corr_steps": 10, "nelm_fraction": 0.1, "drift_eV_per_ps": 0.08}

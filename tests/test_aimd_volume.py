@@ -358,7 +358,7 @@ def test_zero_pressure_correction_takes_the_protocols_mappings() -> None:
 
 def test_thermal_pressure_from_fluctuations_recovers_the_covariance() -> None:
     # P = P0 + b·δE + noise: ⟨δP δE⟩ = b σ_E², so T(∂P/∂T)_V = b σ_E² / (k_B T)
-    from hmixal.aimd.analysis import BOLTZMANN_EV_PER_K
+    from hmixal.aimd.enthalpy import BOLTZMANN_EV_PER_K
     from hmixal.aimd.volume import thermal_pressure_kbar
 
     rng = np.random.default_rng(3)

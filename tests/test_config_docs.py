@@ -22,8 +22,8 @@ from hmixal.aimd.ase_engine import AseEngineSettings
 from hmixal.aimd.checks import CheckSettings
 from hmixal.aimd.mlip import MlipSettings
 from hmixal.aimd.protocol import ProtocolSettings
-from hmixal.aimd.runner import RunnerSettings
-from hmixal.aimd.vasp_inputs import MDSettings
+from hmixal.aimd.vasp.inputs import MDSettings
+from hmixal.aimd.vasp.run import RunnerSettings
 from hmixal.aimd.volume import VolumeSettings
 from hmixal.al_designs import ClusterOptions, ElementOptions
 from hmixal.al_evaluator import EvaluatorSettings

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
-from hmixal.aimd import analysis
+from hmixal.aimd.statistics import block_average, detect_equilibration
 from hmixal.aimd.volume import KBAR_A3_TO_KJ_PER_MOL, VolumeDecision, VolumePoint
 
 STAGE_STEPS = 667  # 2 ps of 3-fs steps
@@ -88,8 +88,8 @@ def ar1(n: int, sigma: float, tau: float, rng: np.random.Generator) -> np.ndarra
 
 def mean_and_sem(series: np.ndarray) -> tuple[float, float]:
     """Mean and SE as the runner computes them: detect equilibration, then block-average the rest."""
-    start = analysis.detect_equilibration(series).start
-    block = analysis.block_average(series[start:])
+    start = detect_equilibration(series).start
+    block = block_average(series[start:])
     return block.mean, block.sem
 
 

@@ -128,10 +128,11 @@ def cmd_aimd_import(args: argparse.Namespace) -> pd.DataFrame:
     import shutil
     import tempfile
 
-    from hmixal.aimd.analysis import DEFAULT_MIN_DISCARD_FRACTION, read_trace
     from hmixal.aimd.protocol import FINISHED, stage_point, write_outcome
-    from hmixal.aimd.runner import import_run
+    from hmixal.aimd.statistics import DEFAULT_MIN_DISCARD_FRACTION
     from hmixal.aimd.systems import run_id
+    from hmixal.aimd.trace import read_trace
+    from hmixal.aimd.vasp.run import import_run
 
     target_root = Path(args.results) / AIMD_IMPORTED
     # Parse into a scratch folder outside the results first: a failed import creates nothing there.

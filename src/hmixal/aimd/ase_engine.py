@@ -11,7 +11,7 @@ engine runs a stage in the calling process with an ASE calculator chosen by name
 
 A stage directory holds ``stage.json`` (inputs: T, duration, steps, label, seed, settings) and
 ``start.extxyz`` (positions, cell and, if given, momenta), written by :meth:`AseEngine.prepare_stage`;
-:meth:`AseEngine.run_stage` adds ``trace.csv`` (``analysis.write_trace`` format, ensemble NVT, plus
+:meth:`AseEngine.run_stage` adds ``trace.csv`` (``hmixal.aimd.trace.write_trace`` format, ensemble NVT, plus
 ``volume_A3`` and the thermostat's conserved energy ``conserved_eV``), ``trajectory.extxyz`` (frames with
 ``time_fs``), ``final.extxyz`` (positions and momenta) and, last, ``record.json`` (finished or failed).
 Stages are minutes long, so a stage killed mid-way is not continued: without ``record.json`` it is rerun
@@ -57,7 +57,6 @@ from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.neighborlist import neighbor_list
 
-from hmixal.aimd import analysis
 from hmixal.aimd.emt import (
     CUTOFF_A,
     EMT_ELEMENTS,
@@ -67,6 +66,8 @@ from hmixal.aimd.emt import (
     true_temperature,
 )
 from hmixal.aimd.engine import CellState, StageState, StageStatus
+from hmixal.aimd.frames import Frames, read_frames
+from hmixal.aimd.trace import TRACE_COLUMNS, Trace, make_trace, read_trace, write_trace
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
 from hmixal.io import atomic_path, write_text
@@ -356,7 +357,7 @@ class ConservedEnergy:
     rms_eV_per_atom: float
 
 
-def conserved_energy(trace: analysis.Trace) -> ConservedEnergy:
+def conserved_energy(trace: Trace) -> ConservedEnergy:
     """Least-squares drift of the conserved energy per atom and the RMS about that line (small, right timestep).
 
     The scatter grows as the timestep squared (velocity Verlet's error) and is the steadier of the two on a
@@ -639,24 +640,24 @@ class AseEngine:
             reason = "not run yet" if not n_failed else f"reset after {n_failed} failed attempt(s)"
         return StageStatus(StageState.NOT_STARTED, 0.0, target, n_failed, reason)
 
-    def stage_trace(self, stage_dir: Path) -> analysis.Trace:
+    def stage_trace(self, stage_dir: Path) -> Trace:
         """The stage's trace (NVT) with its ``conserved_eV`` column (a failed stage: the rows before the failure)."""
         path = Path(stage_dir) / TRACE_FILE
         status = self.stage_status(stage_dir)
         if status.state is StageState.NOT_STARTED or not path.is_file():  # no trace, or one of a killed attempt
             raise InputError(path, None, f"no trace: stage is {status.state.value} ({status.reason})")
-        trace = analysis.read_trace(path)
+        trace = read_trace(path)
         if CONSERVED_COLUMN not in trace.table:
             raise InputError(path, None, f"no {CONSERVED_COLUMN} column: not a trace this engine wrote")
         return trace
 
-    def stage_frames(self, stage_dir: Path) -> analysis.Frames:
+    def stage_frames(self, stage_dir: Path) -> Frames:
         """The stage's frames (every ``frame_interval`` steps from step 0)."""
         path = Path(stage_dir) / TRAJECTORY_FILE
         status = self.stage_status(stage_dir)
         if status.state is StageState.NOT_STARTED or not path.is_file():
             raise InputError(path, None, f"no frames: stage is {status.state.value} ({status.reason})")
-        return analysis.read_frames(path)
+        return read_frames(path)
 
     def stage_record(self, stage_dir: Path) -> dict[str, Any]:
         """The stage's effective inputs (stage.json), its outcome (record.json) and any failed attempts (JSON).
@@ -822,7 +823,7 @@ class AseEngine:
         n_rows = len(rows)
         conservation = None
         if n_rows >= 2:
-            table = pd.DataFrame(rows, columns=[*analysis.TRACE_COLUMNS, "volume_A3", CONSERVED_COLUMN])
+            table = pd.DataFrame(rows, columns=[*TRACE_COLUMNS, "volume_A3", CONSERVED_COLUMN])
             table["step"] = table["step"].astype(np.int64)
             metadata = {
                 "label": spec["label"],
@@ -837,7 +838,7 @@ class AseEngine:
                 "attempt": attempt,
                 "outcome": "finished" if failure is None else f"failed: {failure}",
             }
-            trace = analysis.make_trace(
+            trace = make_trace(
                 table,
                 spec["composition"],
                 float(spec["temperature_K"]),
@@ -846,7 +847,7 @@ class AseEngine:
                 str(stage_dir / TRACE_FILE),
                 metadata,
             )
-            analysis.write_trace(trace, stage_dir / TRACE_FILE)
+            write_trace(trace, stage_dir / TRACE_FILE)
             conservation = conserved_energy(trace)
         if images:
             _write_extxyz(images, stage_dir / TRAJECTORY_FILE, ["symbols", "positions"])

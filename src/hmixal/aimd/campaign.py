@@ -19,7 +19,6 @@ from typing import Any
 
 import pandas as pd
 
-from hmixal.aimd import analysis
 from hmixal.aimd.checks import conserved_drift
 from hmixal.aimd.engine import Engine, StageState
 from hmixal.aimd.protocol import (
@@ -34,6 +33,7 @@ from hmixal.aimd.protocol import (
     prepare_run,
     volume_stages,
 )
+from hmixal.aimd.statistics import block_average
 from hmixal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def make_engine(aimd: Mapping[str, Any], seed: int, walltime_s: float | None = N
     """The engine the ``aimd`` config section names, with its settings (``walltime_s``: the batch job's limit)."""
     name = aimd.get("engine")
     if name == "vasp":
-        from hmixal.aimd.runner import RunnerSettings, VaspEngine
-        from hmixal.aimd.vasp_inputs import MDSettings
+        from hmixal.aimd.vasp.inputs import MDSettings
+        from hmixal.aimd.vasp.run import RunnerSettings, VaspEngine
 
         vasp = aimd.get("vasp", {})
         runner = dict(vasp.get("runner", {}))
@@ -143,7 +143,7 @@ def _stage_summary(engine: Engine | None, stage: Path, min_discard_fraction: flo
     if status.time_done_fs > 0:
         try:
             trace = engine.stage_trace(stage)
-            pressure = analysis.block_average(trace.table["pressure_kbar"].to_numpy())
+            pressure = block_average(trace.table["pressure_kbar"].to_numpy())
             out.update(pressure_kbar=pressure.mean, pressure_sem_kbar=pressure.sem)
             if "conserved_eV" in trace.table and len(trace.table) > 2:
                 table = trace.table

@@ -36,7 +36,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import sph_harm_y
 
-from hmixal.aimd import analysis
+from hmixal.aimd.frames import Frames, first_shell, pair_correlation
+from hmixal.aimd.statistics import DRIFT_SIGMA_LIMIT, statistical_inefficiency
+from hmixal.aimd.systems import run_label
+from hmixal.aimd.trace import Trace
 from hmixal.errors import InputError, reject_unknown_keys
 
 # Drift: a symptom of forces that are not the gradient of the energy being sampled (time step too long, SCF not
@@ -76,7 +79,7 @@ class CheckSettings:
     """Thresholds of the run checks (defaults and their reasons in the module constants)."""
 
     max_drift_meV_per_atom_ps: float = DEFAULT_MAX_DRIFT_MEV_PER_ATOM_PS
-    drift_sigma_limit: float = analysis.DRIFT_SIGMA_LIMIT
+    drift_sigma_limit: float = DRIFT_SIGMA_LIMIT
     max_nelm_fraction: float = DEFAULT_MAX_NELM_FRACTION
     max_cavity_ratio: float = DEFAULT_MAX_CAVITY_RATIO
     max_cavity_frame_fraction: float = DEFAULT_MAX_CAVITY_FRAME_FRACTION
@@ -239,7 +242,7 @@ def conserved_drift(
     label: str,
     segment: Sequence[int] | np.ndarray | None = None,
     threshold_meV_per_atom_ps: float = DEFAULT_MAX_DRIFT_MEV_PER_ATOM_PS,
-    sigma_limit: float = analysis.DRIFT_SIGMA_LIMIT,
+    sigma_limit: float = DRIFT_SIGMA_LIMIT,
 ) -> DriftCheck:
     """Pooled within-segment least-squares slope of the conserved energy, SE inflated by the residuals' g."""
     t = np.asarray(time_fs, dtype=float)
@@ -261,7 +264,7 @@ def conserved_drift(
         raise InputError(None, None, f"drift of {label}: too few steps per segment to fit a slope ({t.size} steps)")
     slope = float(tc @ ec) / sxx  # eV/fs
     residual = ec - slope * tc
-    g = analysis.statistical_inefficiency(residual)
+    g = statistical_inefficiency(residual)
     slope_sem = math.sqrt(float(residual @ residual) / dof / sxx * g)
     scale = _MEV_PER_EV * _FS_PER_PS / n_atoms
     value, sem = slope * scale, slope_sem * scale
@@ -319,10 +322,10 @@ def _half_width(cell: np.ndarray) -> float:
     return 0.5 * min(volume / float(np.linalg.norm(np.cross(cell[i], cell[j]))) for i, j in ((1, 2), (2, 0), (0, 1)))
 
 
-def first_shell_distances(frames: analysis.Frames) -> tuple[float, float]:
+def first_shell_distances(frames: Frames) -> tuple[float, float]:
     """Nearest-neighbour distance (first g(r) peak) and first minimum of g(r), Å, over all frames."""
-    gr = analysis.pair_correlation(frames)
-    r_peak, _, r_min, _ = analysis.first_shell(gr.r, gr.total)
+    gr = pair_correlation(frames)
+    r_peak, _, r_min, _ = first_shell(gr.r, gr.total)
     return r_peak, r_min
 
 
@@ -367,7 +370,7 @@ def largest_empty_radius(positions: np.ndarray, cell: np.ndarray, grid_A: float 
 
 
 def cavity_check(
-    frames: analysis.Frames,
+    frames: Frames,
     label: str,
     r_nn_A: float | None = None,
     threshold_ratio: float = DEFAULT_MAX_CAVITY_RATIO,
@@ -466,7 +469,7 @@ def solid_like(
 
 
 def order_check(
-    frames: analysis.Frames,
+    frames: Frames,
     label: str,
     cutoff_A: float | None = None,
     threshold_fraction: float = DEFAULT_MAX_SOLID_FRACTION,
@@ -519,7 +522,7 @@ def order_check(
 # One run
 
 
-def _segment_of_rows(trace: analysis.Trace) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def _segment_of_rows(trace: Trace) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Segment index of each row of the trace from its metadata (one segment when there is none)."""
     n = len(trace.table)
     segments = trace.metadata.get("segments")
@@ -534,15 +537,14 @@ def _segment_of_rows(trace: analysis.Trace) -> tuple[np.ndarray, list[dict[str, 
     return np.repeat(np.arange(len(sizes)), sizes), list(segments)
 
 
-def _label(trace: analysis.Trace) -> str:
-    formula = "".join(f"{s}{c}" for s, c in trace.composition.items())
-    name = f"{formula} {trace.target_temperature_K:g} K ({trace.engine})"
+def _label(trace: Trace) -> str:
+    name = f"{run_label(trace.composition, trace.target_temperature_K)} ({trace.engine})"
     return f"{name} [{trace.source}]" if trace.source else name
 
 
 def run_checks(
-    trace: analysis.Trace,
-    frames: analysis.Frames | None,
+    trace: Trace,
+    frames: Frames | None,
     settings: CheckSettings = CheckSettings(),
     start_fs: float = 0.0,
     label: str | None = None,
@@ -592,7 +594,7 @@ def run_checks(
     return RunChecks(name, drift, scf, cavity, order)
 
 
-def _nelm_per_row(trace: analysis.Trace, segments: list[dict[str, Any]]) -> np.ndarray | None:
+def _nelm_per_row(trace: Trace, segments: list[dict[str, Any]]) -> np.ndarray | None:
     """NELM of each row: per segment when every segment records it, else the run's single value, else None."""
     n = len(trace.table)
     if segments and all("nelm" in s and s["nelm"] is not None for s in segments):

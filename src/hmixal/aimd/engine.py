@@ -3,7 +3,7 @@
 One protocol runs on every engine (docs/aimd.md, "One protocol, every engine"): the protocol decides volumes,
 stage lengths and when a run is done or cannot be done; an engine only runs one NVT *stage* — a fixed length
 of MD at one volume and temperature — and hands back its per-step table, its frames and its final state.
-Two engines exist: VASP under custodian on a cluster (``hmixal.aimd.runner``) and any ASE calculator in
+Two engines exist: VASP under custodian on a cluster (``hmixal.aimd.vasp.run``) and any ASE calculator in
 process (``hmixal.aimd.ase_engine``: EMT today, a universal machine-learned potential as an optional extra).
 """
 
@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from hmixal.aimd import analysis
+from hmixal.aimd.frames import Frames
+from hmixal.aimd.trace import Trace
 from hmixal.errors import InputError
 
 
@@ -95,11 +96,11 @@ class Engine(Protocol):
         """The stage's state, read from its directory only."""
         ...
 
-    def stage_trace(self, stage_dir: Path) -> analysis.Trace:
+    def stage_trace(self, stage_dir: Path) -> Trace:
         """The stage's per-step table (NVT)."""
         ...
 
-    def stage_frames(self, stage_dir: Path) -> analysis.Frames:
+    def stage_frames(self, stage_dir: Path) -> Frames:
         """The stage's trajectory frames."""
         ...
 

@@ -29,9 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hmixal.aimd import analysis
 from hmixal.aimd.engine import CellState, Engine, StageState, StageStatus
+from hmixal.aimd.enthalpy import enthalpy
+from hmixal.aimd.frames import Frames
+from hmixal.aimd.statistics import DEFAULT_MAX_DISCARD_FRACTION, DEFAULT_MIN_DISCARD_FRACTION
 from hmixal.aimd.structure import bulk_modulus_guess_kbar, liquid_start_volume_A3, random_liquid_cell
+from hmixal.aimd.systems import run_label
+from hmixal.aimd.trace import Trace, write_trace
 from hmixal.aimd.volume import (
     ProductionDecision,
     VolumeDecision,
@@ -65,7 +69,7 @@ class ProtocolSettings:
     volume_run_ps: float = 2.0
     production_ps: float = 10.0  # seed §4.2: "the simulation time is at least 10 ps"
     max_production_ps: float = 20.0  # a production whose mean pressure is too uncertain is lengthened up to this
-    min_discard_fraction: float = analysis.DEFAULT_MIN_DISCARD_FRACTION
+    min_discard_fraction: float = DEFAULT_MIN_DISCARD_FRACTION
     min_distance_A: float = 2.0
     volume: VolumeSettings = field(default_factory=VolumeSettings)
 
@@ -74,10 +78,10 @@ class ProtocolSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise InputError(None, None, f"aimd protocol {name} must be a positive number, got {value!r}")
-        if not 0.0 <= self.min_discard_fraction <= analysis.DEFAULT_MAX_DISCARD_FRACTION:
+        if not 0.0 <= self.min_discard_fraction <= DEFAULT_MAX_DISCARD_FRACTION:
             raise InputError(
                 None, None,
-                f"aimd protocol min_discard_fraction must lie in [0, {analysis.DEFAULT_MAX_DISCARD_FRACTION}], "
+                f"aimd protocol min_discard_fraction must lie in [0, {DEFAULT_MAX_DISCARD_FRACTION}], "
                 f"got {self.min_discard_fraction!r}",
             )  # fmt: skip
         if not self.min_distance_A >= 0:
@@ -107,11 +111,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _write_json(payload: Mapping[str, Any], path: Path) -> None:
     write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n", path)
-
-
-def run_label(counts: Mapping[str, int], temperature_K: float) -> str:
-    """A run's label in its inputs and logs, e.g. ``Ir50Ti50 2750 K``."""
-    return "".join(f"{k}{v}" for k, v in counts.items()) + f" {temperature_K:g} K"
 
 
 def start_state(
@@ -187,9 +186,9 @@ def read_run_record(run_dir: str | Path, engine: Engine, protocol: ProtocolSetti
     return record
 
 
-def stage_point(trace: analysis.Trace, min_discard_fraction: float) -> dict[str, float]:
+def stage_point(trace: Trace, min_discard_fraction: float) -> dict[str, float]:
     """A stage's volume, mean pressure, mean H per atom (kJ/mol) and T(∂P/∂T)_V, with SEs, after equilibration."""
-    h = analysis.enthalpy(trace, "etotal", min_discard_fraction)
+    h = enthalpy(trace, "etotal", min_discard_fraction)
     volume = float(trace.table["volume_A3"].iloc[0]) if "volume_A3" in trace.table else float("nan")
     window = trace.table.iloc[h.start_index :]
     thermal, thermal_sem = thermal_pressure_kbar(
@@ -305,7 +304,7 @@ def _production(
 
 def _judge(
     engine: Engine, stage: Path, protocol: ProtocolSettings
-) -> tuple[analysis.Trace, dict[str, float], ProductionDecision]:
+) -> tuple[Trace, dict[str, float], ProductionDecision]:
     """A finished production's trace, its summary point and the verdict on its mean pressure (read once)."""
     trace = engine.stage_trace(stage)
     point = stage_point(trace, protocol.min_discard_fraction)
@@ -377,9 +376,9 @@ def advance_run(
     return RunProgress(FINISHED, verdict.reason, PRODUCTION_DIR)
 
 
-def write_run_files(trace: analysis.Trace, frames: analysis.Frames, out_dir: Path) -> tuple[Path, Path]:
+def write_run_files(trace: Trace, frames: Frames, out_dir: Path) -> tuple[Path, Path]:
     """Write a run's trace.csv and trajectory.extxyz (the format the analysis reads)."""
-    analysis.write_trace(trace, out_dir / TRACE_FILE)
+    write_trace(trace, out_dir / TRACE_FILE)
     from ase import Atoms  # ASE only for writing the extxyz file the analysis reads
     from ase.io import write
 

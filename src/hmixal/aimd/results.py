@@ -17,7 +17,11 @@ from typing import Any
 
 from hmixal.aimd import analysis
 from hmixal.aimd.checks import CheckSettings, RunChecks, run_checks
+from hmixal.aimd.frames import read_frames
 from hmixal.aimd.protocol import FINISHED, TRACE_FILE, TRAJECTORY_FILE, ProtocolSettings, read_outcome
+from hmixal.aimd.systems import composition_label
+from hmixal.aimd.trace import read_trace
+from hmixal.aimd.vasp import rows as vasp_rows
 from hmixal.aimd.volume import zero_pressure_correction
 from hmixal.dataset import POTENTIAL_MD, engine_reference
 from hmixal.errors import InputError
@@ -53,20 +57,8 @@ def source_type(engine: Mapping[str, Any]) -> str:
 
 def reference_text(engine: Mapping[str, Any], outcomes: Sequence[Mapping[str, Any]]) -> str:
     """The ``reference`` of a row: the engine and the settings that made the numbers."""
-    if engine.get("engine") == "vasp":
-        md = engine.get("md_settings", {})
-        symbols = sorted(
-            {p["symbol"] for o in outcomes for st in o.get("stages", {}).values() for p in st.get("potcars", [])}
-        )
-        potcars = ", ".join(symbols) if symbols else "POTCARs not recorded"
-        smearing = md.get("smearing", "gaussian")
-        sigma = "σ = k_B·T" if smearing == "fermi" else f"σ {md.get('sigma_eV')} eV"
-        text = (
-            f"hmixal VASP AIMD (PAW-PBE {md.get('potcar_functional')}: {potcars}; ENCUT {md.get('encut_eV')} eV; "
-            f"{smearing} smearing, {sigma}; NVT Nosé–Hoover, Γ only; H corrected to P = 0)"
-        )
-    elif engine.get("imported"):
-        text = f"imported VASP MD ({engine.get('imported')}); no volume loop recorded"
+    if engine.get("engine") == "vasp" or engine.get("imported"):
+        text = vasp_rows.reference_text(engine, outcomes)
     else:
         model = engine.get("model") or {}
         # A named model (aimd.engine: mlip) is the engine a training set opts into (dataset.train_on_potential_md).
@@ -79,22 +71,12 @@ def reference_text(engine: Mapping[str, Any], outcomes: Sequence[Mapping[str, An
             calculator,
             f"hmixal MD with {calculator} ({shown}), not DFT: NVT volume loop + production, H corrected to P = 0",
         )
-    changed = _custodian_changes(outcomes)
+    changed = vasp_rows.custodian_changes(outcomes)
     return f"{text}; custodian changed {changed}" if changed else text
 
 
-def _custodian_changes(outcomes: Sequence[Mapping[str, Any]]) -> str:
-    changes = []
-    for outcome in outcomes:
-        for stage, record in sorted(outcome.get("stages", {}).items()):
-            for seg in record.get("segments", []):
-                for tag, (before, after) in sorted(seg.get("incar_changes", {}).items()):
-                    changes.append(f"{tag} {before}→{after} ({outcome.get('run')}/{stage})")
-    return ", ".join(dict.fromkeys(changes))
-
-
 def _label(outcome: Mapping[str, Any]) -> str:
-    return str(outcome.get("run") or "".join(f"{k}{v}" for k, v in outcome["composition"].items()))
+    return str(outcome.get("run") or composition_label(outcome["composition"]))
 
 
 def _species(alloy: Mapping[str, Any], source: Path) -> tuple[str, str, float]:
@@ -161,8 +143,8 @@ def binary_result(
     corrected, notes, unusable = [], [], []
     for directory, outcome in zip(dirs, outcomes, strict=True):
         label = _label(outcome)
-        trace = analysis.read_trace(directory / TRACE_FILE)
-        frames = analysis.read_frames(directory / TRAJECTORY_FILE)
+        trace = read_trace(directory / TRACE_FILE)
+        frames = read_frames(directory / TRAJECTORY_FILE)
         run = analysis.analyse_run(trace, frames, method, protocol.min_discard_fraction)
         stages = outcome.get("volume", {}).get("history", [])
         production = outcome.get("production")

@@ -66,6 +66,11 @@ def composition_label(counts: Mapping[str, int]) -> str:
     return "".join(f"{symbol}{n}" for symbol, n in counts.items() if n > 0)
 
 
+def run_label(counts: Mapping[str, int], temperature_K: float) -> str:
+    """A run's label in its inputs and logs, e.g. ``Ir50Ti50 2750 K``."""
+    return f"{composition_label(counts)} {temperature_K:g} K"
+
+
 def run_id(counts: Mapping[str, int], t_k: float) -> str:
     """Run identifier from the cell's composition and temperature, e.g. ``Ir50Ti50_2750K``."""
     return f"{composition_label(counts)}_{t_k:.0f}K"

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hmixal.aimd import analysis
+from hmixal.aimd.enthalpy import mixing_enthalpy
 from hmixal.dataset import read_dataset_csv
 from hmixal.errors import InputError
 from hmixal.metrics import REFRACTORY, containing, errors
@@ -95,7 +95,7 @@ def engine_row(row_csv: str | Path, details_json: str | Path) -> dict[str, Any]:
         }
         counts = alloy["composition"]
         x_b = counts[row["B"]] / sum(counts.values())
-        value, sem = analysis.mixing_enthalpy(*h[alloy_label], *pures[row["A"]], *pures[row["B"]], x_b)
+        value, sem = mixing_enthalpy(*h[alloy_label], *pures[row["A"]], *pures[row["B"]], x_b)
         out.update(hmix_kJ_per_mol=round(value, 4), uncertainty_kJ_per_mol=round(sem, 4))
     return out
 

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from hmixal.aimd.analysis import BOLTZMANN_EV_PER_K, block_average
+from hmixal.aimd.enthalpy import BOLTZMANN_EV_PER_K
+from hmixal.aimd.statistics import block_average
 from hmixal.errors import InputError, reject_unknown_keys
 
 # 1 kbar·Å³ = 1e8 Pa × 1e-30 m³ = 1e-22 J; × N_A / 1000 → kJ/mol

@@ -1,7 +1,7 @@
 """Parse VASP MD output (OSZICAR, OUTCAR, XDATCAR) into the engine-agnostic per-step table; flag killed runs.
 
 The table has the columns of THERMO_COLUMNS (shared with the EMT engine and consumed by
-``hmixal.aimd.analysis``): step, time_fs, temperature_K, etotal_eV, epot_eV, pressure_kbar, plus
+``hmixal.aimd.trace``): step, time_fs, temperature_K, etotal_eV, epot_eV, pressure_kbar, plus
 volume_A3 and the VASP details e0_eV, ekin_eV, thermostat_eV, conserved_eV, scf_steps and (when OUTCAR
 has it, as every VASP ≥ 4 OUTCAR does) eint_eV. Energies are per cell.
 
@@ -39,7 +39,7 @@ import pandas as pd
 from pymatgen.io.vasp.inputs import Incar
 from pymatgen.io.vasp.outputs import Oszicar
 
-from hmixal.aimd import analysis
+from hmixal.aimd.frames import Frames, make_frames
 from hmixal.errors import InputError
 
 THERMO_COLUMNS = ("step", "time_fs", "temperature_K", "etotal_eV", "epot_eV", "pressure_kbar")
@@ -425,8 +425,8 @@ def segment_metadata(segments: Sequence[MDSegment]) -> dict[str, Any]:
 
 def read_xdatcar(
     path: str | Path, potim_fs: float, nblock: int = 1, time_offset_fs: float = 0.0, allow_truncated: bool = False
-) -> tuple[analysis.Frames, bool]:
-    """Frames of a fixed-cell XDATCAR (VASP 5+) as analysis.Frames, and whether a cut-off last frame was dropped.
+) -> tuple[Frames, bool]:
+    """Frames of a fixed-cell XDATCAR (VASP 5+) as Frames, and whether a cut-off last frame was dropped.
 
     Frame k (1-based) is the configuration after step k·NBLOCK, at time_offset_fs + k·NBLOCK·POTIM. A
     half-written last frame raises TruncatedRunError unless ``allow_truncated``.
@@ -482,4 +482,4 @@ def read_xdatcar(
     frac = np.array(frames) if frames else np.empty((0, n, 3))
     times = time_offset_fs + potim_fs * nblock * np.arange(1, len(frames) + 1)
     cells = np.repeat(lattice[None, :, :], len(frames), axis=0)
-    return analysis.make_frames(symbols, frac @ lattice, cells, times, str(path)), truncated
+    return make_frames(symbols, frac @ lattice, cells, times, str(path)), truncated

@@ -48,10 +48,11 @@ from custodian.vasp.validators import VasprunXMLValidator
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.vasp.inputs import Incar, Poscar
 
-from hmixal.aimd import analysis
 from hmixal.aimd.engine import CellState, StageState, StageStatus
+from hmixal.aimd.frames import Frames, make_frames
 from hmixal.aimd.protocol import write_run_files
-from hmixal.aimd.vasp_inputs import (
+from hmixal.aimd.trace import Trace, make_trace
+from hmixal.aimd.vasp.inputs import (
     POTCAR_SPEC,
     MDSettings,
     check_encut,
@@ -61,7 +62,7 @@ from hmixal.aimd.vasp_inputs import (
     potcar_provenance,
     write_md_inputs,
 )
-from hmixal.aimd.vasp_parse import (
+from hmixal.aimd.vasp.parse import (
     MDSegment,
     concatenate_segments,
     parse_md_segment,
@@ -404,15 +405,15 @@ def stage_segments(stage_dir: str | Path) -> list[MDSegment]:
     return _usable_segments(Path(stage_dir))
 
 
-def stage_trace(stage_dir: str | Path) -> analysis.Trace:
-    """The stage's per-step table (segments joined) as an analysis.Trace (NVT, engine 'vasp')."""
+def stage_trace(stage_dir: str | Path) -> Trace:
+    """The stage's per-step table (segments joined) as a Trace (NVT, engine 'vasp')."""
     stage_dir = Path(stage_dir)
     segments = stage_segments(stage_dir)
     if not segments:
         raise InputError(stage_dir, None, "no MD steps in this stage yet")
     meta = segment_metadata(segments)
     table = concatenate_segments(segments)
-    return analysis.make_trace(
+    return make_trace(
         table,
         meta["composition"],
         meta["temperature_K"],
@@ -423,8 +424,8 @@ def stage_trace(stage_dir: str | Path) -> analysis.Trace:
     )
 
 
-def stage_frames(stage_dir: str | Path) -> analysis.Frames:
-    """The stage's XDATCAR frames (segments joined, times continuous) as analysis.Frames."""
+def stage_frames(stage_dir: str | Path) -> Frames:
+    """The stage's XDATCAR frames (segments joined, times continuous) as Frames."""
     stage_dir = Path(stage_dir)
     segments = stage_segments(stage_dir)
     if not segments:
@@ -432,7 +433,7 @@ def stage_frames(stage_dir: str | Path) -> analysis.Frames:
     return joined_frames(segments, allow_truncated=True)
 
 
-def joined_frames(segments: Sequence[MDSegment], allow_truncated: bool) -> analysis.Frames:
+def joined_frames(segments: Sequence[MDSegment], allow_truncated: bool) -> Frames:
     """XDATCAR frames of consecutive segments with continuous times; no frame past a segment's kept steps."""
     positions, cells, times = [], [], []
     offset = 0.0
@@ -444,7 +445,7 @@ def joined_frames(segments: Sequence[MDSegment], allow_truncated: bool) -> analy
         positions.append(frames.positions[keep])
         cells.append(frames.cells[keep])
         times.append(frames.time_fs[keep])
-    return analysis.make_frames(
+    return make_frames(
         segments[0].symbols,
         np.concatenate(positions),
         np.concatenate(cells),
@@ -477,7 +478,7 @@ def import_run(
         raise InputError(None, None, "no run directories to import")
     segments = [parse_md_segment(d, allow_truncated) for d in directories]
     meta = segment_metadata(segments)
-    trace = analysis.make_trace(
+    trace = make_trace(
         concatenate_segments(segments), meta["composition"], meta["temperature_K"], "NVT", "vasp",
         str(Path(directories[0])),
         {k: v for k, v in meta.items() if k not in ("composition", "temperature_K", "n_atoms", "engine")},
@@ -549,11 +550,11 @@ class VaspEngine:
             return StageStatus(StageState.NOT_STARTED, 0.0, 0.0, 0, "no inputs yet")
         return stage_status(stage_dir)
 
-    def stage_trace(self, stage_dir: Path) -> analysis.Trace:
+    def stage_trace(self, stage_dir: Path) -> Trace:
         """The stage's per-step table, segments joined."""
         return stage_trace(stage_dir)
 
-    def stage_frames(self, stage_dir: Path) -> analysis.Frames:
+    def stage_frames(self, stage_dir: Path) -> Frames:
         """The stage's XDATCAR frames, segments joined."""
         return stage_frames(stage_dir)
 

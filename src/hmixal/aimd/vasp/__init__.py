@@ -1,0 +1,1 @@
+"""The VASP engine: input sets (inputs), output parsing (parse), and custodian-guarded stages (run)."""
