@@ -36,7 +36,10 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (InputError, MissingArtifactError
 
 
 def reject_unknown_keys(values: Iterable[str], known: Iterable[str], what: str) -> None:
-    """Raise an InputError naming any config key of ``what`` that is not in ``known``."""
-    unknown = set(values) - set(known)
+    """Raise an InputError naming any config key of ``what`` that is not in ``known`` (and the known ones)."""
+    known = set(known)
+    unknown = set(values) - known
     if unknown:
-        raise InputError(None, None, f"{what}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise InputError(
+            None, None, f"{what}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
+        )

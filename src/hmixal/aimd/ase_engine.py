@@ -43,9 +43,9 @@ import re
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,7 @@ from hmixal.aimd.trace import TRACE_COLUMNS, Trace, make_trace, read_trace, writ
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
 from hmixal.io import atomic_path, write_text
+from hmixal.settings import FromMapping
 from hmixal.splits import derive_seed
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,10 @@ _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
-class AseEngineSettings:
+class AseEngineSettings(FromMapping):
     """How the ASE engine runs a stage (config section ``aimd.ase``; times in fs)."""
+
+    SECTION: ClassVar[str] = "aimd.ase settings"
 
     calculator: str = "emt"  # 'emt' (asap3), 'emt-ase' (ASE's EMT) or 'module:factory'
     calculator_kwargs: dict[str, Any] = field(default_factory=dict)  # passed to a factory (JSON values)
@@ -169,18 +172,6 @@ class AseEngineSettings:
             raise InputError(None, None, f"aimd.ase.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if self.calculator in EMT_CALCULATORS and self.device != "cpu":
             raise InputError(None, None, f"aimd.ase.device: EMT runs on the CPU only, got {self.device!r}")
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> AseEngineSettings:
-        """Settings from the config's ``aimd.ase`` mapping; unknown keys are an error, integers allowed for floats."""
-        values = dict(values or {})
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise InputError(
-                None, None, f"unknown aimd.ase setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-            )
-        return cls(**values)
 
     def as_json(self) -> dict[str, Any]:
         """The settings as JSON values (what stage.json records and compares)."""

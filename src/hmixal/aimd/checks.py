@@ -28,9 +28,9 @@ Thresholds, their reasons and the measurements behind them: docs/aimd.md, "Run c
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -40,7 +40,8 @@ from hmixal.aimd.frames import Frames, first_shell, pair_correlation
 from hmixal.aimd.statistics import DRIFT_SIGMA_LIMIT, statistical_inefficiency
 from hmixal.aimd.systems import run_label
 from hmixal.aimd.trace import Trace
-from hmixal.errors import InputError, reject_unknown_keys
+from hmixal.errors import InputError
+from hmixal.settings import FromMapping
 
 # Drift: a symptom of forces that are not the gradient of the energy being sampled (time step too long, SCF not
 # converged) rather than a bias in itself, since the thermostat removes the heat. Over the paper's ≥ 10 ps
@@ -75,8 +76,10 @@ _MEV_PER_EV = 1000.0
 
 
 @dataclass(frozen=True)
-class CheckSettings:
+class CheckSettings(FromMapping):
     """Thresholds of the run checks (defaults and their reasons in the module constants)."""
+
+    SECTION: ClassVar[str] = "aimd checks"
 
     max_drift_meV_per_atom_ps: float = DEFAULT_MAX_DRIFT_MEV_PER_ATOM_PS
     drift_sigma_limit: float = DRIFT_SIGMA_LIMIT
@@ -105,12 +108,6 @@ class CheckSettings:
         cut = self.neighbour_cutoff_A
         if cut is not None and (isinstance(cut, bool) or not isinstance(cut, int | float) or not cut > 0):
             raise InputError(None, None, f"aimd checks: neighbour_cutoff_A must be positive or null, got {cut!r}")
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> CheckSettings:
-        """Settings from a config mapping with the field names as keys (unknown keys are an error)."""
-        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd checks")
-        return cls(**dict(values))
 
 
 @dataclass(frozen=True)

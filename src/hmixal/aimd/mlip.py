@@ -17,12 +17,13 @@ import importlib.metadata
 import importlib.resources
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hmixal.aimd.ase_engine import AseEngine, AseEngineSettings
-from hmixal.errors import InputError, reject_unknown_keys
+from hmixal.errors import InputError
+from hmixal.settings import FromMapping
 
 ENGINE_NAME = "mlip"
 FACTORY = "hmixal.aimd.mlip:make_calculator"  # the ASE engine's calculator setting for every model here
@@ -122,8 +123,10 @@ def make_calculator(model: str, device: str = "cpu") -> Any:
 
 
 @dataclass(frozen=True)
-class MlipSettings:
+class MlipSettings(FromMapping):
     """Config section ``aimd.mlip``: the model, the device and the MD settings of the ASE engine it runs on."""
+
+    SECTION: ClassVar[str] = "aimd.mlip settings"
 
     model: str = "chgnet"
     device: str = "cpu"
@@ -143,13 +146,6 @@ class MlipSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                 raise InputError(None, None, f"aimd.mlip.{name} must be a positive number, got {value!r}")
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> MlipSettings:
-        """Settings from the config's ``aimd.mlip`` mapping; unknown keys are an error."""
-        values = dict(values or {})
-        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd.mlip settings")
-        return cls(**values)
 
     def engine_settings(self) -> AseEngineSettings:
         """The ASE-engine settings that run this model (device and MD settings checked there)."""

@@ -22,9 +22,9 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -45,8 +45,9 @@ from hmixal.aimd.volume import (
     next_volume,
     thermal_pressure_kbar,
 )
-from hmixal.errors import InputError, reject_unknown_keys
+from hmixal.errors import InputError
 from hmixal.io import atomic_path, write_text
+from hmixal.settings import FromMapping, settings_from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ OUTCOMES = (FINISHED, NOT_COMPUTED)
 
 
 @dataclass(frozen=True)
-class ProtocolSettings:
+class ProtocolSettings(FromMapping):
     """Stage lengths, equilibration floor and start-cell spacing of a run; the volume loop's own settings nested."""
+
+    SECTION: ClassVar[str] = "aimd protocol settings"
 
     volume_run_ps: float = 2.0
     production_ps: float = 10.0  # seed §4.2: "the simulation time is at least 10 ps"
@@ -88,12 +91,10 @@ class ProtocolSettings:
             raise InputError(None, None, f"aimd protocol min_distance_A must be ≥ 0, got {self.min_distance_A!r}")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> ProtocolSettings:
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> ProtocolSettings:
         """Settings from config (field names as keys, ``volume`` a mapping of VolumeSettings; unknown keys fail)."""
-        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd protocol settings")
-        out = dict(values)
-        out["volume"] = VolumeSettings.from_mapping(out.get("volume") or {})
-        return cls(**out)
+        volume = VolumeSettings.from_mapping((values or {}).get("volume"))
+        return settings_from_mapping(cls, values, cls.SECTION, volume=volume)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (recorded in run.json: a later change of the protocol is refused)."""

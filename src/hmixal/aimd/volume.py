@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -36,6 +36,7 @@ from scipy.optimize import least_squares
 from hmixal.aimd.enthalpy import BOLTZMANN_EV_PER_K
 from hmixal.aimd.statistics import block_average
 from hmixal.errors import InputError, reject_unknown_keys
+from hmixal.settings import FromMapping, field_names
 
 # 1 kbar·Å³ = 1e8 Pa × 1e-30 m³ = 1e-22 J; × N_A / 1000 → kJ/mol
 KBAR_A3_TO_KJ_PER_MOL = 1.0e-22 * 6.02214076e23 / 1000.0
@@ -62,12 +63,14 @@ class VolumePoint:
 
 
 @dataclass(frozen=True)
-class VolumeSettings:
+class VolumeSettings(FromMapping):
     """Everything the volume loop, the production's acceptance and the zero-pressure correction need.
 
     Pressures in kbar; volume bounds as fractions of the run's start volume (``start_volume_A3``; None: the
     first stage's volume). Defaults and their reasons: docs/aimd.md §5.
     """
+
+    SECTION: ClassVar[str] = "aimd volume settings"
 
     target_kbar: float = 0.0
     tolerance_kbar: float = 2.0  # seed §4.2: mean pressure within −2 … 2 kbar
@@ -144,10 +147,10 @@ class VolumeSettings:
             _positive_volume(self.start_volume_A3)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> VolumeSettings:
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> VolumeSettings:
         """Settings from config (field names as keys; ``volume_bounds`` a two-item list; unknown keys fail)."""
-        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd volume settings")
-        out = dict(values)
+        out = dict(values or {})
+        reject_unknown_keys(out, field_names(cls), cls.SECTION)
         if "volume_bounds" in out:
             bounds = out["volume_bounds"]
             if isinstance(bounds, str) or not isinstance(bounds, Sequence) or len(bounds) != 2:

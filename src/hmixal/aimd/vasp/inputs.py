@@ -16,10 +16,10 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import yaml
@@ -28,8 +28,9 @@ from pymatgen.io.vasp import sets as pmg_sets
 from pymatgen.io.vasp.inputs import POTCAR_STATS_PATH, Incar, Kpoints, Poscar, Potcar, PotcarSingle
 
 from hmixal.aimd.structure import LiquidCell
-from hmixal.errors import InputError, reject_unknown_keys
+from hmixal.errors import InputError
 from hmixal.io import write_text
+from hmixal.settings import FromMapping
 
 POTCAR_SPEC = "POTCAR.spec"
 
@@ -66,8 +67,10 @@ def _positive_int_or_none(name: str, value: Any) -> None:
 
 
 @dataclass(frozen=True)
-class MDSettings:
+class MDSettings(FromMapping):
     """INCAR physics and numerics of the NVT runs (the paper's protocol, seed §4.2, where it speaks; docs/aimd.md)."""
+
+    SECTION: ClassVar[str] = "aimd vasp settings"
 
     encut_eV: float = 400.0  # seed §4.2
     encut_enmax_factor: float = 1.0  # refuse ENCUT < factor × the largest POTCAR ENMAX
@@ -142,12 +145,6 @@ class MDSettings:
         for tag, name in (("NCORE", "ncore"), ("MAXMIX", "maxmix")):
             if tag in extra and getattr(self, name) is not None:
                 raise InputError(None, None, f"{tag} is set twice (setting {name} and extra_incar): keep one")
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> MDSettings:
-        """Settings from a config mapping with the field names as keys (unknown keys are an error)."""
-        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd vasp settings")
-        return cls(**dict(values))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from custodian import Custodian
@@ -69,8 +69,9 @@ from hmixal.aimd.vasp.parse import (
     read_xdatcar,
     segment_metadata,
 )
-from hmixal.errors import InputError, reject_unknown_keys
+from hmixal.errors import InputError
 from hmixal.io import write_text
+from hmixal.settings import FromMapping, settings_from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,10 @@ PROTOCOL_TAGS = ("IBRION", "MDALGO", "ISIF", "SMASS", "TEBEG", "TEEND", "ISPIN")
 
 
 @dataclass(frozen=True)
-class RunnerSettings:
+class RunnerSettings(FromMapping):
     """How VASP is launched and watched (from config/profile; times in seconds)."""
+
+    SECTION: ClassVar[str] = "aimd runner settings"
 
     vasp_cmd: tuple[str, ...]
     gamma_vasp_cmd: tuple[str, ...] | None = None
@@ -110,16 +113,16 @@ class RunnerSettings:
             raise InputError(None, None, f"walltime_s must be positive, got {self.walltime_s!r}")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> RunnerSettings:
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> RunnerSettings:
         """Settings from config: commands as strings (shell-split) or lists; unknown keys are an error."""
-        reject_unknown_keys(values, (f.name for f in fields(cls)), "aimd runner settings")
-        out = dict(values)
+        commands = {}
         for key in ("vasp_cmd", "gamma_vasp_cmd"):
-            if isinstance(out.get(key), str):
-                out[key] = tuple(shlex.split(out[key]))
-            elif out.get(key) is not None:
-                out[key] = tuple(str(x) for x in out[key])
-        return cls(**out)
+            value = (values or {}).get(key)
+            if isinstance(value, str):
+                commands[key] = tuple(shlex.split(value))
+            elif value is not None:
+                commands[key] = tuple(str(x) for x in value)
+        return settings_from_mapping(cls, values, cls.SECTION, **commands)
 
 
 def md_handlers(
