@@ -70,8 +70,8 @@ rule figure_aimd_shift:
         runtime=10,
     params:
         figure="aimd_shift",
-        refractory=["Ir", "Os", "Re", "W"],
-        at="extremum",
+        refractory=sorted(config["uncertainty"]["refractory"]),  # alphabetical in the title; Fig. 4 in config order
+        at=config["figures"]["aimd_shift"]["at"],
     script:
         "../../scripts/figures.py"
 
@@ -93,8 +93,8 @@ rule figure_refractory_trends:
         runtime=10,
     params:
         figure="refractory_trends",
-        refractory=["W", "Re", "Os", "Ir"],
-        periods=[3, 4, 5],
+        refractory=config["uncertainty"]["refractory"],
+        periods=config["figures"]["refractory_trends"]["periods"],
     script:
         "../../scripts/figures.py"
 
@@ -211,7 +211,7 @@ rule figure_kmeans_cps:
         runtime=10,
     params:
         figure="kmeans_scan",
-        chosen_k=3,
+        chosen_k=config["uncertainty"]["miedema_groups"]["k"],
         features="mean and avg. deviation of liquid $C_p$ and $S$",
     script:
         "../../scripts/figures.py"
