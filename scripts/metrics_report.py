@@ -4,7 +4,7 @@ from hmixal.jobs import start_job
 
 log = start_job(snakemake, "metrics_report")
 
-from hmixal.figures import metrics_html  # noqa: E402
+from hmixal.report import metrics_html  # noqa: E402
 
 table = metrics_html(snakemake.input.metrics, snakemake.output.html)
 log.info("%d metric rows → %s", len(table), snakemake.output.html)

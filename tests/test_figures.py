@@ -13,30 +13,26 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from hmixal import figures
 from hmixal.active_learning import APPROACHES, CURVE_COLUMNS, LABEL_USING, PAPER_APPROACHES, REFERENCE_COLUMNS, UNITS
 from hmixal.al_statistics import ENDPOINT_COLUMNS
 from hmixal.elements import ELEMENTS, load_element_table
 from hmixal.errors import InputError
-from hmixal.figures import (
-    FIGURE_SIZES,
-    PNG_DPI,
+from hmixal.figures import active_learning as al_figures
+from hmixal.figures import render
+from hmixal.figures.active_learning import al_curves_plot
+from hmixal.figures.maps import cluster_map, uncertainty_map
+from hmixal.figures.model import (
     aimd_shift_density,
-    al_curves_plot,
     calibration_plot,
-    cluster_map,
     cp_s_ratio_histograms,
-    element_order,
-    extremum_per_binary,
-    kmeans_scan_plot,
-    metrics_html,
     parity_plot,
     refractory_trends,
-    render,
-    rfe_curve_plot,
-    uncertainty_map,
 )
+from hmixal.figures.output import FIGURE_SIZES, PNG_DPI
+from hmixal.figures.scans import kmeans_scan_plot, rfe_curve_plot
+from hmixal.figures.tables import element_order, extremum_per_binary
 from hmixal.miedema_model import miedema_groups
+from hmixal.report import metrics_html
 from hmixal.systems import all_binaries
 
 REFRACTORY = ("Ir", "Os", "Re", "W")
@@ -320,14 +316,14 @@ def al_endpoints() -> pd.DataFrame:
 
 
 def test_al_labels_number_every_approach_and_colours_differ_within_a_panel() -> None:
-    assert list(figures.APPROACH_LABELS) == list(APPROACHES)
+    assert list(al_figures.APPROACH_LABELS) == list(APPROACHES)
     for number, approach in enumerate(APPROACHES, start=1):
-        assert figures.APPROACH_LABELS[approach].startswith(f"{number} · ")
-        assert figures.APPROACH_LABELS[approach].endswith(UNITS[approach])
+        assert al_figures.APPROACH_LABELS[approach].startswith(f"{number} · ")
+        assert al_figures.APPROACH_LABELS[approach].endswith(UNITS[approach])
     strategies = [a for a in APPROACHES if a not in PAPER_APPROACHES and a not in LABEL_USING]
     for panel in ([*PAPER_APPROACHES, *LABEL_USING], ["random", *strategies, *LABEL_USING]):
-        looks = {(figures.APPROACH_COLOURS[a], figures.APPROACH_MARKERS.get(a)) for a in panel}
-        colours = {figures.APPROACH_COLOURS[a] for a in panel}
+        looks = {(al_figures.APPROACH_COLOURS[a], al_figures.APPROACH_MARKERS.get(a)) for a in panel}
+        colours = {al_figures.APPROACH_COLOURS[a] for a in panel}
         assert len(looks) == len(colours) == len(panel)  # within a panel the colour alone tells them apart
 
 
@@ -337,7 +333,7 @@ def test_al_curves_plot_draws_three_panels_with_the_reference_lines(
     png, pdf = tmp_path / "s2.png", tmp_path / "s2.pdf"
     data = al_curves_plot(al_curves, png, pdf, al_endpoints, al_references, design="random")
     check_image(png, pdf, "al_curves")
-    assert list(data.columns) == list(figures.AL_PLOTTED_COLUMNS)
+    assert list(data.columns) == list(al_figures.AL_PLOTTED_COLUMNS)
     curves = data[data["kind"] == "approach"]
     strategies = [a for a in APPROACHES if a not in PAPER_APPROACHES and a not in LABEL_USING]
     assert set(curves.loc[curves["panel"] == "a", "series"]) == {*PAPER_APPROACHES, *LABEL_USING}

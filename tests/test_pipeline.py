@@ -245,7 +245,7 @@ FIGURE_FILES = {
 def test_figure_rules_write_valid_images_of_the_expected_size(finished_run):
     from PIL import Image
 
-    from hmixal.figures import FIGURE_SIZES, PNG_DPI
+    from hmixal.figures.output import FIGURE_SIZES, PNG_DPI
 
     for name, kind in FIGURE_FILES.items():
         png = finished_run / "results" / "figures" / f"{name}.png"
