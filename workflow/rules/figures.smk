@@ -16,15 +16,16 @@ SUBCATEGORY = {
 }
 
 
-# The template of the figure rules below: each takes it with `use rule figure as figure_… with:` and gives its
-# inputs, outputs, log and params (figure: what hmixal.figures.render draws); resources only where it needs more
-# memory (`with:` replaces resources as a whole). It has no output, so no target reaches it; its log is for
-# `snakemake --lint`, which asks every rule for one.
+# The template of the figure rules below: each takes it with `use rule figure as figure_… with:`, gives its
+# inputs, outputs, log and params (figure: what hmixal.figures.render draws) and inherits its one thread;
+# resources only where it needs more memory (`with:` replaces resources as a whole). It has no output, so no
+# target reaches it; its log is for `snakemake --lint`, which asks every rule for one.
 rule figure:
     log:
         "results/logs/figures/figure.log",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
