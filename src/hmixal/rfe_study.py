@@ -1,4 +1,7 @@
-"""Recursive feature elimination with averaged LightGBM importances (seed, supplementary note 1).
+"""The RFE study (seed supplementary note 1): recursive feature elimination with averaged LightGBM importances,
+repeated on held-out splits, which picks the active-learning feature set and the final model's reference set.
+
+(The model's own elimination, inside each inner fold of the nested CV, is :func:`hmixal.nested_cv.inner_rfe`.)
 
 One *repeat* holds out a random set of binaries, then, until ``min_features`` remain: fits LightGBM
 ``fits_per_step`` times (different seeds, with bagging so the fits differ), scores the mean test RMSE, and removes

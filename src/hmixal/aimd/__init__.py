@@ -1,1 +1,1 @@
-"""AIMD loop: systems, liquid start cells, VASP inputs, runs and parsing, and the volume update rule."""
+"""AIMD: which runs to make, the engine-neutral protocol and analysis of a run, and its engines (VASP, ASE, MLIPs)."""
