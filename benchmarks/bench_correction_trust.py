@@ -36,7 +36,7 @@ from hmixal.model import (
     regressor,
     spread_shrinkage,
 )
-from hmixal.nested_cv import SAMPLE_WEIGHTINGS, cv_predict, sample_weights
+from hmixal.nested_cv import SAMPLE_WEIGHTINGS, cv_predict, outer_folds, sample_weights
 from hmixal.splits import derive_seed, grouped_folds
 
 FOLD_SEEDS = (20251125, 1, 2)
@@ -50,7 +50,7 @@ def outer_predictions(
     """Out-of-fold corrections of every scheme for one fold seed (rows in ``excluded`` never trained on)."""
     y, group, binaries = data.y, data.miedema_group, data.groups
     taper = end_taper(data.frame["x_B"].to_numpy(dtype=float))
-    outer = grouped_folds(binaries, OUTER, derive_seed(root, "outer-folds"))
+    outer = outer_folds(binaries, OUTER, root)
     predicted = {name: np.zeros(y.size) for name in SCHEMES}
     for k in range(OUTER):
         test = np.flatnonzero(outer == k)

@@ -29,7 +29,7 @@ from hmixal.aimd.protocol import ProtocolSettings, advance_run, prepare_run
 from hmixal.aimd.results import binary_result
 from hmixal.aimd.structure import composition_counts
 from hmixal.elements import load_element_table
-from hmixal.splits import derive_seed
+from hmixal.jobs.aimd import run_seed
 
 NPT_REFERENCE = {"hmix_kJ_per_mol": 0.34, "sem_kJ_per_mol": 0.04, "seeds": 6, "n_atoms": 256, "production_ps": 100}
 TEMPERATURE_K = 1400.0
@@ -43,9 +43,9 @@ def one_binary(root: Path, n_atoms: int, protocol: ProtocolSettings, seed: int, 
     started = time.perf_counter()
     for counts in (composition_counts("Ag", "Cu", 0.5, n_atoms), {"Ag": n_atoms}, {"Cu": n_atoms}):
         label = "".join(f"{k}{v}" for k, v in counts.items())
-        run_seed = derive_seed(seed, "aimd", label)
-        engine = AseEngine(settings, run_seed)
-        run_dir = prepare_run(root / label, engine, counts, TEMPERATURE_K, protocol, run_seed, elements)
+        seed_of_run = run_seed(seed, label)
+        engine = AseEngine(settings, seed_of_run)
+        run_dir = prepare_run(root / label, engine, counts, TEMPERATURE_K, protocol, seed_of_run, elements)
         advance_run(run_dir, engine, protocol)
         dirs.append(run_dir)
     wall = time.perf_counter() - started

@@ -26,7 +26,7 @@ from hmixal.aimd.analysis import collect_results
 from hmixal.aimd.stand_in import VARIANTS, retrain_with_stand_in, scores
 from hmixal.features import FeatureSource
 from hmixal.io import write_csv
-from hmixal.nested_cv import InnerSettings
+from hmixal.nested_cv import InnerSettings, read_inner_diagnostics
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = {"before": "before AIMD", "stand_in": "+ ML potential, all systems", "aimd": "+ AIMD, all systems (in-sample)",
@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = yaml.safe_load(args.config.read_text(encoding="utf-8"))
-    inner = json.loads(args.inner.read_text(encoding="utf-8"))
+    inner = read_inner_diagnostics(args.inner)
     settings = InnerSettings.from_mapping(config["model"]["inner"])
     rows = collect_results(sorted(args.binaries.glob("*.csv")))
     stand_in = rows[rows["status"] == "value"]

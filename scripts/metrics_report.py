@@ -1,10 +1,5 @@
 """Snakemake script: the key out-of-fold metrics as an HTML page for the Snakemake report."""
 
-from hmixal.jobs import start_job
+from hmixal.jobs import run_job
 
-log = start_job(snakemake, "metrics_report")
-
-from hmixal.report import metrics_html  # noqa: E402
-
-table = metrics_html(snakemake.input.metrics, snakemake.output.html)
-log.info("%d metric rows → %s", len(table), snakemake.output.html)
+run_job(snakemake, "figures.metrics_report")

@@ -226,10 +226,10 @@ def test_job_labels_name_the_rule_and_its_wildcards():
     assert job_label(SimpleNamespace(wildcards=SimpleNamespace()), "merge_dataset") == "merge_dataset"
 
 
-def test_every_rule_script_starts_with_start_job(repo_dir):
+def test_every_rule_script_is_a_run_job_shim(repo_dir):
     for script in sorted((repo_dir / "scripts").glob("*.py")):
         text = script.read_text()
-        assert "start_job(snakemake" in text, script.name
+        assert "run_job(snakemake" in text, script.name  # hmixal.jobs.run_job: start_job, then the job
         assert "logging.basicConfig" not in text and "sys.stderr = open" not in text, script.name
 
 
@@ -318,3 +318,10 @@ def test_a_config_error_is_an_input_error_with_one_line_per_problem():
     error = ConfigError(["a = 1 must be at least 2", "unknown key 'b' at top level"])
     assert str(error).splitlines() == ["config: a = 1 must be at least 2", "config: unknown key 'b' at top level"]
     assert isinstance(error, InputError) and error.problems[1] == "unknown key 'b' at top level"
+
+
+def test_the_job_start_up_loads_no_thread_pool_before_capping_it():
+    """numpy (BLAS) and LightGBM (OpenMP) read their thread caps when they load: the start-up must come first."""
+    code = "import sys, hmixal.jobs; print(sorted(m for m in ('numpy', 'lightgbm', 'pandas') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -195,7 +195,7 @@ def cmd_aimd_inputs(args: argparse.Namespace) -> pd.DataFrame:
     from hmixal.aimd.protocol import RUN_RECORD, prepare_run, read_run_record
     from hmixal.aimd.systems import melting_points, plan_runs
     from hmixal.elements import load_element_table
-    from hmixal.splits import derive_seed
+    from hmixal.jobs.aimd import run_seed
 
     config = _aimd_config(args.config, args.base)
     aimd = config["aimd"]
@@ -209,7 +209,7 @@ def cmd_aimd_inputs(args: argparse.Namespace) -> pd.DataFrame:
     protocol = protocol_settings(aimd)
     rows = []
     for _, run in plan.runs.iterrows():
-        seed = derive_seed(int(config.get("seed", 0)), "aimd", run["run_id"])
+        seed = run_seed(config.get("seed", 0), run["run_id"])
         engine = make_engine(aimd, seed)
         run_dir = out / run["run_id"]
         prepare_run(run_dir, engine, run_counts(run), float(run["T_K"]), protocol, seed, elements)

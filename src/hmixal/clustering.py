@@ -37,6 +37,7 @@ from hmixal.miedema_model import (
     P_TM_TM,
     Q_OVER_P,
 )
+from hmixal.splits import derive_seed
 
 # The 4 features of supplementary note 3.2: mean and average deviation of Cpliq and Sliq.
 MIEDEMA_FEATURES: tuple[str, ...] = ("Cpliq_mean", "Cpliq_avgdev", "Sliq_mean", "Sliq_avgdev")
@@ -49,6 +50,16 @@ REFRACTORY: tuple[str, ...] = ("W", "Re", "Os", "Ir")
 COLUMN_SPLIT = 10
 SCAN_COLUMNS: tuple[str, ...] = ("k", "inertia", "silhouette")
 DEFAULT_N_INIT = 20
+
+
+def map_kmeans_seed(root_seed: int) -> int:
+    """The K-means seed of the GP map's clusters (:func:`cluster_map` and its K scan), from the run's root seed."""
+    return derive_seed(root_seed, "kmeans-map")
+
+
+def miedema_kmeans_seed(root_seed: int) -> int:
+    """The K-means seed of the Miedema-group clusters (:func:`miedema_group_clusters` and its K scan)."""
+    return derive_seed(root_seed, "kmeans-miedema")
 
 
 def equimolar_features(source: FeatureSource, pairs: Sequence[tuple[str, str]], features: Sequence[str]) -> np.ndarray:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from hmixal.splits import derive_seed
+
 REFRACTORY: tuple[str, ...] = ("Ir", "Os", "Re", "W")  # the seed's AIMD elements (Table 1)
 BOOTSTRAP_DRAWS = 2000
 INTERVAL_LEVEL = 0.95
@@ -115,6 +117,11 @@ def headline_ratios(oof: pd.DataFrame, seed: int, draws: int = BOOTSTRAP_DRAWS) 
             "share_of_squared_error": float(worst.iloc[:WORST_BINARIES].sum() / worst.sum()) if worst.sum() else 0.0,
         },
     }
+
+
+def bootstrap_seed(root_seed: int) -> int:
+    """The seed of the metrics' bootstrap over binaries (:func:`cv_metrics`), derived from the run's root seed."""
+    return derive_seed(root_seed, "bootstrap")
 
 
 def cv_metrics(after: pd.DataFrame, before: pd.DataFrame, seed: int = 0) -> dict[str, object]:

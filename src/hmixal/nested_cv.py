@@ -8,9 +8,11 @@ same inner procedure on all data gives the final model.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
 
@@ -20,6 +22,7 @@ import optuna
 import pandas as pd
 
 from hmixal.domain import TrainingDomain, binaries_of
+from hmixal.io import write_text
 from hmixal.model import (
     LGBM_PARAMS,
     ModelData,
@@ -98,6 +101,18 @@ class InnerResult:
             self.shrink_by_spread,
             dict(info or {}),
         )
+
+    def diagnostics(self, **extra: object) -> dict[str, object]:
+        """What the inner loop chose, as JSON-ready data (features, hyper-parameters, group weights, inner CV RMSE,
+        RFE curve), with ``extra`` entries."""
+        return {
+            "features": self.features,
+            "params": self.params,
+            "weights": self.weights,
+            "inner_cv_rmse": self.cv_rmse,
+            "rfe_curve": self.rfe_curve.to_dict(orient="records"),
+            **extra,
+        }
 
 
 @dataclass
@@ -287,6 +302,11 @@ def fit_inner(data: ModelData, rows: np.ndarray, settings: InnerSettings, seed: 
     )
 
 
+def outer_folds(groups: Sequence[str] | np.ndarray, n_folds: int, root_seed: int) -> np.ndarray:
+    """The outer fold id per row: ``n_folds`` folds grouped by ``groups`` (binaries), seeded from the root seed."""
+    return grouped_folds(groups, n_folds, derive_seed(root_seed, "outer-folds"))
+
+
 def outer_fold(
     data: ModelData,
     fold_ids: np.ndarray,
@@ -328,3 +348,14 @@ def outer_fold(
         inner.cv_rmse,
     )
     return out, model, inner
+
+
+def write_inner_diagnostics(path: str | Path, inner: InnerResult, **extra: object) -> None:
+    """Write :meth:`InnerResult.diagnostics` (with ``extra`` entries: an outer fold's number, variant, trials) as
+    JSON: a fold's ``inner.json``, the final model's ``final_*_inner.json``."""
+    write_text(json.dumps(inner.diagnostics(**extra), indent=2, sort_keys=True) + "\n", path)
+
+
+def read_inner_diagnostics(path: str | Path) -> dict[str, object]:
+    """The inner loop's choices as :func:`write_inner_diagnostics` wrote them (``features``, ``params``, …)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,22 +1,46 @@
-"""Start-up of a rule script: log to the rule's log file, cap every thread pool at the rule's threads, and make
-an expected error (bad input, missing artifact) one line in the log and on the console instead of a traceback.
+"""The rule jobs and their start-up.
 
-Import this before numpy/LightGBM so that BLAS and OpenMP read the caps when they load.
+A rule script is a shim, ``run_job(snakemake, "<stage>.<job>")``: :func:`start_job` logs to the rule's log file, caps
+every thread pool at the rule's threads and makes an expected error (bad input, missing artifact) one line in the
+log and on the console instead of a traceback; then the job function ``hmixal.jobs.<stage>.<job>`` runs. The stage
+modules follow workflow/rules/*.smk (data, selection, model, active_learning, uncertainty, aimd, export, figures).
+
+Import this before numpy/LightGBM so that BLAS and OpenMP read the caps when they load; :func:`run_job` imports the
+stage module only after the caps are set.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from hmixal.errors import EXPECTED_ERRORS
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_started: dt.datetime | None = None  # when run_job began
+
+
+class RuleJob(Protocol):
+    """What a job function receives: Snakemake's ``snakemake`` object in a rule script, or the stand-in the tests
+    build (tests/conftest.py: namespaces, ``log`` a list, no ``rule``).
+
+    ``input``, ``output``, ``params`` and ``wildcards`` give their entries as attributes. Snakemake's object also
+    has ``rule``, ``config``, ``resources`` and ``attempt``; a job that reads one the stand-in lacks uses ``getattr``.
+    """
+
+    input: Any
+    output: Any
+    params: Any
+    wildcards: Any
+    threads: int
+    log: Sequence[str]
 
 
 def cap_threads(threads: int) -> None:
@@ -76,3 +100,21 @@ def start_job(smk: Any, name: str) -> logging.Logger:
     log = logging.getLogger(name)
     sys.excepthook = error_hook(log, job_label(smk, name), console, log_file)
     return log
+
+
+def job_started() -> dt.datetime:
+    """When :func:`run_job` began (a batch job's walltime budget counts from here); now if none ran."""
+    return _started or dt.datetime.now()
+
+
+def run_job(smk: Any, target: str) -> None:
+    """Run the job ``target``, ``"<stage>.<job>"``: :func:`start_job` first, then ``hmixal.jobs.<stage>.<job>(smk)``.
+
+    The stage module is imported after the thread caps are set, so numpy and LightGBM load under them.
+    """
+    global _started
+    _started = dt.datetime.now()
+    stage, _, name = target.rpartition(".")
+    start_job(smk, name)
+    job: Callable[[Any], None] = getattr(importlib.import_module(f"hmixal.jobs.{stage}"), name)
+    job(smk)
