@@ -25,11 +25,11 @@ import time
 from pathlib import Path
 
 from hmixal.aimd.ase_engine import AseEngine, AseEngineSettings
+from hmixal.aimd.campaign import run_seed
 from hmixal.aimd.protocol import ProtocolSettings, advance_run, prepare_run
 from hmixal.aimd.results import binary_result
 from hmixal.aimd.structure import composition_counts
 from hmixal.elements import load_element_table
-from hmixal.jobs.aimd import run_seed
 
 NPT_REFERENCE = {"hmix_kJ_per_mol": 0.34, "sem_kJ_per_mol": 0.04, "seeds": 6, "n_atoms": 256, "production_ps": 100}
 TEMPERATURE_K = 1400.0

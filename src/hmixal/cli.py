@@ -191,11 +191,10 @@ def _aimd_config(files: Sequence[str], base: str) -> dict:
 
 def cmd_aimd_inputs(args: argparse.Namespace) -> pd.DataFrame:
     """Write the complete inputs of one system's three runs (alloy, pure A, pure B) for inspection, nothing run."""
-    from hmixal.aimd.campaign import make_engine, protocol_settings, run_counts
+    from hmixal.aimd.campaign import make_engine, protocol_settings, run_counts, run_seed
     from hmixal.aimd.protocol import RUN_RECORD, prepare_run, read_run_record
     from hmixal.aimd.systems import melting_points, plan_runs
     from hmixal.elements import load_element_table
-    from hmixal.jobs.aimd import run_seed
 
     config = _aimd_config(args.config, args.base)
     aimd = config["aimd"]

@@ -35,6 +35,7 @@ from hmixal.aimd.protocol import (
 )
 from hmixal.aimd.statistics import block_average
 from hmixal.errors import InputError
+from hmixal.splits import derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,11 @@ def _fail_fast(run_dir: Path, attempt: int) -> None:
             f"attempt {previous.get('attempt')} stopped with an error a new job would repeat: "
             f"{previous.get('message')} — fix the cause, delete {record.name} and rerun snakemake",
         )  # fmt: skip
+
+
+def run_seed(root_seed: int, run_id: str) -> int:
+    """The seed of one AIMD run (its engine's velocities and structures), derived from the root seed."""
+    return derive_seed(int(root_seed), "aimd", run_id)
 
 
 def run_job(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hmixal.aimd.analysis import collect_results, write_results
 from hmixal.aimd.campaign import run_job as run_campaign_job
+from hmixal.aimd.campaign import run_seed
 from hmixal.aimd.checks import CheckSettings
 from hmixal.aimd.protocol import ProtocolSettings
 from hmixal.aimd.results import binary_result
@@ -17,16 +18,6 @@ from hmixal.elements import load_element_table
 from hmixal.errors import InputError
 from hmixal.io import write_csv, write_text
 from hmixal.jobs import RuleJob, job_started
-from hmixal.splits import derive_seed
-
-# The key of a run's seed under the root seed. It belongs beside hmixal.aimd.campaign.run_job, which consumes the
-# seed; it stays here until the aimd modules have moved (issue 17).
-RUN_SEED_KEY = "aimd"
-
-
-def run_seed(root_seed: int, run_id: str) -> int:
-    """The seed of one AIMD run (its engine's velocities and structures), derived from the run's root seed."""
-    return derive_seed(int(root_seed), RUN_SEED_KEY, run_id)
 
 
 def aimd_systems(job: RuleJob) -> None:
