@@ -189,7 +189,7 @@ def batch_setup():
     gp = condition_gp(model_data(dataset, source), PAPER_AL_FEATURES, hyper)
     table = uncertainty_table(gp, dataset, source, PAPER_AL_FEATURES, step=0.25, pairs=MAP)
     table.insert(4, "cluster", np.arange(len(table)) % 3 + 1)
-    return table, BatchSettings(gp, source, PAPER_AL_FEATURES, size=4, objective_step=0.25)
+    return table, BatchSettings(gp, source, PAPER_AL_FEATURES, batch_size=4, objective_step=0.25)
 
 
 def test_batch_plan_picks_jointly_and_reports_the_reduction(batch_setup):
@@ -262,7 +262,7 @@ def test_batch_settings_are_checked(batch_setup):
     _, batch = batch_setup
     for bad in (0, 2.5, True):
         with pytest.raises(InputError, match="batch_size"):
-            BatchSettings(batch.gp, batch.source, batch.features, size=bad)
+            BatchSettings(batch.gp, batch.source, batch.features, batch_size=bad)
     with pytest.raises(InputError, match=r"objective_step: composition step 0\.3"):
         BatchSettings(batch.gp, batch.source, batch.features, objective_step=0.3)
 

@@ -15,7 +15,7 @@ from one without any (docs/uncertainty.md).
 
 Three orders:
 
-* ``batch``: the first ``BatchSettings.size`` binaries are chosen jointly, greedily: each is the one whose
+* ``batch``: the first ``BatchSettings.batch_size`` binaries are chosen jointly, greedily: each is the one whose
   simulation at ``x_at_max`` most reduces the GP's latent variance summed over the whole map (every binary of
   the map, excluded ones too, on the composition grid ``objective_step``), the GP then conditioned on it
   (``hmixal.gp_map.variance_reduction_batch``). So one pick lowers the value of picks that would teach
@@ -27,10 +27,10 @@ Three orders:
   the next binary (in ranked order) of every cluster that still has one.
 
 With ``BatchSettings`` every order reports, per row, ``variance_reduction`` ((kJ/mol)², the expected reduction of
-the map's summed variance by this row given the rows before it, within the first ``size`` rows, or right after
+the map's summed variance by this row given the rows before it, within the first ``batch_size`` rows, or right after
 them), ``variance_reduction_share`` (the same over the map's summed variance before the plan),
 ``variance_before_pick`` (the row's own latent variance at ``x_at_max`` just before it is picked) and
-``in_batch`` (one of the first ``size`` rows).
+``in_batch`` (one of the first ``batch_size`` rows).
 
 Remaining ties are broken by the map's row order (``hmixal.systems.all_binaries`` order), so the plan is
 deterministic.
@@ -82,19 +82,19 @@ BATCH_COLUMNS: tuple[str, ...] = ("in_batch", "variance_reduction", "variance_re
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """What a plan needs to weigh its first ``size`` rows jointly: the map's GP, its features, the objective grid."""
+    """What a plan needs to weigh its first ``batch_size`` rows jointly: the map's GP, its features, the grid."""
 
     gp: GaussianProcess
     source: FeatureSource
     features: tuple[str, ...]
-    size: int = 20
+    batch_size: int = 20
     # 9 compositions per binary: the 20 picks of the initial data's plan differ from those on a 0.05 grid by one
     # binary, at half the time (docs/uncertainty.md).
     objective_step: float = 0.1
 
     def __post_init__(self) -> None:
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1:
-            raise InputError(None, None, f"plan batch_size must be a positive integer, got {self.size!r}")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise InputError(None, None, f"plan batch_size must be a positive integer, got {self.batch_size!r}")
         try:
             composition_grid(self.objective_step)
         except (TypeError, ValueError) as exc:
@@ -154,14 +154,14 @@ def _objective_and_candidates(
 def _with_batch_columns(
     table: pd.DataFrame, eligible: pd.DataFrame, order: np.ndarray | None, batch: BatchSettings
 ) -> np.ndarray:
-    """Row order of ``eligible`` and, in place, the batch columns: the first ``batch.size`` rows are ``order``'s
+    """Row order of ``eligible`` and, in place, the batch columns: the first ``batch.batch_size`` rows are ``order``'s
     (weighed in that order) or, without an order, chosen greedily; the rest follow ``order`` or, without one, the
     reduction each would bring after the batch."""
     from hmixal.gp_map import variance_reduction_batch
 
     objective, candidates = _objective_and_candidates(table, eligible, batch)
-    fixed = None if order is None else order[: batch.size]
-    result = variance_reduction_batch(batch.gp, candidates, objective, batch.size, fixed=fixed)
+    fixed = None if order is None else order[: batch.batch_size]
+    result = variance_reduction_batch(batch.gp, candidates, objective, batch.batch_size, fixed=fixed)
     reduction, before = result.reduction_after.copy(), result.variance_after.copy()
     reduction[result.picks] = result.reduction
     before[result.picks] = result.variance_before
@@ -191,7 +191,7 @@ def acquisition_plan(
     """Rank the binaries of a clustered uncertainty map; ``rank`` 1 is the first to simulate or measure.
 
     ``order="batch"`` needs ``batch``; with ``batch`` the other orders also get the batch columns, their first
-    ``batch.size`` rows weighed in their own order (for comparison with the batch).
+    ``batch.batch_size`` rows weighed in their own order (for comparison with the batch).
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:

@@ -92,7 +92,7 @@ def acquisition_plan(job: RuleJob) -> None:
     source = FeatureSource(job.input.elements)
     # The map's GP (same rows, features and hyper-parameters as gp_map), conditioned again rather than relearnt.
     gp, features = load_map_gp(job.input.hyper, read_table(job.input.dataset), source)
-    batch = BatchSettings(gp, source, features, size=p.batch_size, objective_step=p.objective_step)
+    batch = BatchSettings(gp, source, features, batch_size=p.batch_size, objective_step=p.objective_step)
     start = time.perf_counter()
     plan = plan_acquisitions(
         table,
