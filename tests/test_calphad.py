@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize_scalar
 
-from hmixal.calphad import (
+from hmixal.calphad.scan import (
     CANDIDATE_COLUMNS,
     CHOSEN_COLUMNS,
     REPORT_COLUMNS,
@@ -28,7 +28,7 @@ from hmixal.calphad import (
     scan_file,
     source_rank,
 )
-from hmixal.calphad_tdb import (
+from hmixal.calphad.tdb import (
     canonical_keyword,
     expression_names,
     expression_problem,
@@ -267,7 +267,7 @@ def test_pycalphad_alone_would_zero_an_undefined_function(tmp_path: Path) -> Non
     # Why the reader drops such parameters: pycalphad evaluates an undefined name as 0 without warning.
     from pycalphad import Database
 
-    from hmixal.calphad import LiquidDatabase
+    from hmixal.calphad.scan import LiquidDatabase
 
     text = HEADER + "TYPE_DEFINITION % SEQ * !\n" + LIQUID.replace("+10000; 6000 N", "+10000+VX45#; 6000 N")
     ldb = LiquidDatabase(path=tmp_path / "p.tdb", db=Database(text), phase="LIQUID", format="tdb")

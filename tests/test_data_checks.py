@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hmixal.calphad import (
+from hmixal.calphad.scan import (
     SINGLE_SOURCE_EXCLUDED,
     derive_calphad_table,
     excluded_binaries,

@@ -395,7 +395,7 @@ def prediction_datasets(
     (``hmixal.calphad.liquid_temperature``; melting points default to the element table's MeltT, t_offset and
     t_cap to its defaults). Each dataset's ``weight`` makes ESPEI's σ equal its RMS half-width
     (:func:`prediction_weight`). Bad rows are an InputError naming the row (``path`` and line i + 2)."""
-    from hmixal.calphad import DEFAULT_T_CAP_K, DEFAULT_T_OFFSET_K, liquid_temperature
+    from hmixal.calphad.scan import DEFAULT_T_CAP_K, DEFAULT_T_OFFSET_K, liquid_temperature
 
     if not isinstance(model_label, str) or not _LABEL.match(model_label):
         raise InputError(

@@ -25,7 +25,7 @@ import sympy
 from pycalphad import Database, Model, calculate, equilibrium
 from pycalphad import variables as v
 
-from hmixal.calphad_tdb import LiquidTdb, decode_tdb_bytes, filter_liquid_tdb, find_liquid_phase
+from hmixal.calphad.tdb import LiquidTdb, decode_tdb_bytes, filter_liquid_tdb, find_liquid_phase
 from hmixal.dataset import DATASET_COLUMNS
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError

@@ -1,0 +1,1 @@
+"""CALPHAD source (placeholder, written in the split commit)."""
