@@ -7,7 +7,8 @@ log = start_job(snakemake, "derive_calphad")
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from hmixal.calphad.scan import derive_calphad_table, excluded_binaries  # noqa: E402
+from hmixal.calphad.consensus import excluded_binaries  # noqa: E402
+from hmixal.calphad.table import derive_calphad_table  # noqa: E402
 from hmixal.elements import load_element_table  # noqa: E402
 from hmixal.io import write_csv  # noqa: E402
 
