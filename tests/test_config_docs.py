@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 from hmixal.aimd.ase_engine import AseEngineSettings
 from hmixal.aimd.checks import CheckSettings
 from hmixal.aimd.mlip import MlipSettings

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
-from test_pipeline import scratch_copy
+from helpers import REPO, scratch_copy
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 LOCAL_SLURM = REPO / "tools" / "slurm" / "local_slurm.sh"
