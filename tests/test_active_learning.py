@@ -414,6 +414,7 @@ RUN = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("design", ["random", "cluster"])
 def test_rule_scripts_split_run_and_gather(tmp_path: Path, repo_dir: Path, run_script, design):
     dataset = tmp_path / "dataset.csv"

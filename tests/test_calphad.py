@@ -10,25 +10,12 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize_scalar
 
-from hmixal.calphad import (
-    CANDIDATE_COLUMNS,
-    CHOSEN_COLUMNS,
-    REPORT_COLUMNS,
-    Candidate,
-    binary_reference,
-    choose_candidate,
-    derive_calphad_table,
-    hmix_curve,
-    hmix_excess,
-    is_low_confidence,
-    liquid_binaries,
-    liquid_temperature,
-    load_liquid_database,
-    plain_load_check,
-    scan_file,
-    source_rank,
-)
-from hmixal.calphad_tdb import (
+from hmixal.calphad.consensus import Candidate, choose_candidate, is_low_confidence, source_rank
+from hmixal.calphad.curves import hmix_curve, hmix_excess, liquid_temperature
+from hmixal.calphad.loading import liquid_binaries, load_liquid_database
+from hmixal.calphad.scan import REPORT_COLUMNS, binary_reference, plain_load_check, scan_file
+from hmixal.calphad.table import CANDIDATE_COLUMNS, CHOSEN_COLUMNS, derive_calphad_table
+from hmixal.calphad.tdb import (
     canonical_keyword,
     expression_names,
     expression_problem,
@@ -267,7 +254,7 @@ def test_pycalphad_alone_would_zero_an_undefined_function(tmp_path: Path) -> Non
     # Why the reader drops such parameters: pycalphad evaluates an undefined name as 0 without warning.
     from pycalphad import Database
 
-    from hmixal.calphad import LiquidDatabase
+    from hmixal.calphad.loading import LiquidDatabase
 
     text = HEADER + "TYPE_DEFINITION % SEQ * !\n" + LIQUID.replace("+10000; 6000 N", "+10000+VX45#; 6000 N")
     ldb = LiquidDatabase(path=tmp_path / "p.tdb", db=Database(text), phase="LIQUID", format="tdb")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 from hmixal.active_learning import CommitteeOptions, GPOptions, RTALOptions
 from hmixal.aimd.ase_engine import AseEngineSettings
 from hmixal.aimd.checks import CheckSettings

@@ -13,13 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hmixal.calphad import (
-    SINGLE_SOURCE_EXCLUDED,
-    derive_calphad_table,
-    excluded_binaries,
-    load_liquid_database,
-    single_source_exclusion,
-)
+from hmixal.calphad.consensus import SINGLE_SOURCE_EXCLUDED, excluded_binaries, single_source_exclusion
+from hmixal.calphad.loading import load_liquid_database
+from hmixal.calphad.table import derive_calphad_table
 from hmixal.dataset import (
     DEFAULT_MAX_ABS_HMIX_KJ,
     NOT_LOADED,

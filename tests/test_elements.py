@@ -332,7 +332,8 @@ def test_checked_hfus_from_sgte(sgte_db: Database) -> None:
     assert titanium.Tm_K == pytest.approx(1941, abs=0.1)
 
 
-@pytest.mark.refdata  # ~11 s on one core, so not marked slow
+@pytest.mark.refdata
+@pytest.mark.slow
 def test_regenerated_table_equals_committed(refdata_dir: Path) -> None:
     fresh = build_element_table(refdata_dir / "sgte_unary" / "unary50.tdb").set_index("symbol")
     committed = load_element_table()

@@ -238,7 +238,7 @@ def test_every_rule_script_is_a_run_job_shim(repo_dir):
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
-    from test_pipeline import scratch_copy
+    from helpers import scratch_copy
 
     return scratch_copy(tmp_path_factory.mktemp("errors"))
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hmixal.calphad import liquid_temperature
+from hmixal.calphad.curves import liquid_temperature
 from hmixal.dataset import DATASET_COLUMNS, read_dataset_csv
 from hmixal.elements import default_table_path, load_element_table
 from hmixal.errors import InputError

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFDATA, REPO
+from helpers import scratch_copy
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -39,22 +38,6 @@ TABLES = (
     "results/active_learning/random/references.csv",
     "results/active_learning/cluster/endpoints.csv",
 )
-
-
-def scratch_copy(destination: Path) -> Path:
-    """The repository's tracked and new files (no results, no environment) copied to ``destination``."""
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in files:
-        source = REPO / name
-        if source.is_file() and not name.startswith("results/"):
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    config = destination / "config" / "config.yaml"
-    config.write_text(config.read_text().replace("refdata_dir: ../shared/refdata", f"refdata_dir: {REFDATA}"))
-    return destination
 
 
 def snakemake(

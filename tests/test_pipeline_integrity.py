@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import scratch_copy
 from hmixal.dataset import read_table
 from hmixal.redlich_kister import read_predictions, read_redlich_kister, tdb_binaries
-from test_pipeline import scratch_copy
 
 pytestmark = pytest.mark.slow
 DATASET = "results/data/dataset_final.csv"

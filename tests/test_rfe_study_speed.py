@@ -88,7 +88,9 @@ def csv_bytes(frame: pd.DataFrame, directory: Path) -> bytes:
 
 # The default config's path is cut at 43 features here (25 fits per step are slow); benchmarks/rfe_speed.py
 # compares whole default paths.
-@pytest.mark.parametrize(("config_name", "min_features"), [("quick", None), ("default", 43)])
+@pytest.mark.parametrize(
+    ("config_name", "min_features"), [("quick", None), pytest.param("default", 43, marks=pytest.mark.slow)]
+)
 def test_rfe_path_equals_reference_path_byte_for_byte(real, monkeypatch, tmp_path, config_name, min_features):
     config = selection_config(config_name)
     minimum = config["min_features"] if min_features is None else min_features

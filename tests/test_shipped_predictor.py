@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from hmixal import __version__
 from hmixal.cards import card_config, sha256_of
 from hmixal.config import read_config_file
@@ -53,7 +53,7 @@ def test_the_card_was_built_with_todays_default_settings(card):
 
 @pytest.mark.slow
 def test_a_rebuild_from_the_committed_data_gives_the_shipped_files(card, tmp_path):
-    from test_pipeline import scratch_copy
+    from helpers import scratch_copy
 
     workdir = scratch_copy(tmp_path / "repo")
     targets = ["results/model/final_after", "results/model/cv/after/fold_0/predictions.csv"]

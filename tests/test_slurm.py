@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
-from test_pipeline import scratch_copy
+from helpers import REPO, scratch_copy
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 LOCAL_SLURM = REPO / "tools" / "slurm" / "local_slurm.sh"
@@ -77,6 +76,7 @@ def workdir(tmp_path_factory) -> Path:
 
 
 # --- the profile, without a cluster ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_dry_run_gives_vasp_jobs_the_configured_mpi_resources(workdir):
     env = {"HMIXAL_SLURM_ACCOUNT": "chem123", "HMIXAL_SLURM_PARTITION": "all"}
     done = snakemake(
@@ -109,6 +109,7 @@ def test_dry_run_gives_vasp_jobs_the_configured_mpi_resources(workdir):
         assert float(temperature.rstrip("K")) in allowed, run_id
 
 
+@pytest.mark.slow
 def test_plain_slurm_profile_keeps_the_cluster_settings(workdir):
     # No profiles/default exists, so Snakemake loads no workflow profile over profiles/slurm.
     assert not (workdir / "profiles" / "default").exists()
@@ -122,6 +123,7 @@ def test_plain_slurm_profile_keeps_the_cluster_settings(workdir):
     assert jobs and all(resources["slurm_account"] == "chem123" for _, resources in jobs)
 
 
+@pytest.mark.slow
 def test_set_resources_never_ask_for_less_than_the_rules(workdir):
     # The rules' own resources: a dry run of the default configuration without any profile.
     done = snakemake(workdir, "--workflow-profile", "none", "-n")
@@ -232,6 +234,7 @@ def profile_args(cluster: dict[str, str]) -> list[str]:
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_batch_job_runs_and_is_listed(cluster, tmp_path):
     script = tmp_path / "job.sh"
     script.write_text("#!/bin/sh\necho ran as job $SLURM_JOB_ID\n")
@@ -250,6 +253,7 @@ def test_batch_job_runs_and_is_listed(cluster, tmp_path):
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_unknown_account_stops_the_run_naming_the_valid_ones(cluster, tmp_path):
     if cluster["HMIXAL_SLURM_ACCOUNTING"] == "none" or not cluster["HMIXAL_SLURM_ACCOUNT"]:
         pytest.skip("this cluster keeps no accounts")

@@ -392,10 +392,10 @@ def prediction_datasets(
     Columns A, B, x_B, hmix_kJ_per_mol, uncertainty_kJ_per_mol (68 % half-width); a binary may be written in
     either order, x_B being the fraction of the written B. The model has no temperature: ``temperature_K`` for
     every binary, or (None) the pipeline's CALPHAD rule T = min(max(Tm_A, Tm_B) + t_offset, t_cap)
-    (``hmixal.calphad.liquid_temperature``; melting points default to the element table's MeltT, t_offset and
+    (``hmixal.calphad.curves.liquid_temperature``; melting points default to the element table's MeltT, t_offset and
     t_cap to its defaults). Each dataset's ``weight`` makes ESPEI's σ equal its RMS half-width
     (:func:`prediction_weight`). Bad rows are an InputError naming the row (``path`` and line i + 2)."""
-    from hmixal.calphad import DEFAULT_T_CAP_K, DEFAULT_T_OFFSET_K, liquid_temperature
+    from hmixal.calphad.curves import DEFAULT_T_CAP_K, DEFAULT_T_OFFSET_K, liquid_temperature
 
     if not isinstance(model_label, str) or not _LABEL.match(model_label):
         raise InputError(

@@ -34,7 +34,9 @@ def build_elements(job: RuleJob) -> None:
 
 def derive_calphad(job: RuleJob) -> None:
     """Liquid ΔH_mix of metallic binaries from the CALPHAD databases of the reference folder."""
-    from hmixal.calphad import derive_calphad_table, excluded_binaries  # pycalphad: seconds to load, this job only
+    # pycalphad: seconds to load, this job only
+    from hmixal.calphad.consensus import excluded_binaries
+    from hmixal.calphad.table import derive_calphad_table
 
     log = logging.getLogger("derive_calphad")
     start = time.perf_counter()
