@@ -113,6 +113,7 @@ def test_emt_crystal_is_not_liquid() -> None:
     assert check.wendt_abraham_ratio < MIN_WENDT_ABRAHAM_RATIO
 
 
+@pytest.mark.slow
 def test_rule_scripts_run_a_binary_and_collect(tmp_path: Path, aimd_jobs) -> None:
     """The rule scripts as Snakemake calls them: three aimd_run jobs → one binary row → the results table."""
     aimd = {"engine": "ase", "protocol": {"volume_run_ps": 1.0, "production_ps": 3.0}, "reset_failed": False,

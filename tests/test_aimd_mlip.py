@@ -90,6 +90,7 @@ def test_elements_beyond_the_model_are_refused(tmp_path: Path) -> None:
         engine.prepare_stage(tmp_path / "vol_00", state, 2000.0, 30.0, "test")
 
 
+@pytest.mark.slow
 @needs_mlip
 def test_sevennet_runs_a_stage(tmp_path: Path) -> None:
     """SevenNet-0 through the engine: 30 steps of a 16-atom Ir–Ti liquid, finite and near its temperature."""
@@ -115,6 +116,7 @@ def test_sevennet_runs_a_stage(tmp_path: Path) -> None:
     assert 1000.0 < table["temperature_K"].mean() < 5000.0
 
 
+@pytest.mark.slow
 @needs_mlip
 @pytest.mark.parametrize("model", ["chgnet"])
 def test_rule_scripts_run_a_binary_with_the_model(tmp_path: Path, aimd_jobs, model: str) -> None:

@@ -236,6 +236,7 @@ def test_vasp_run_through_the_protocol_records_potcars_and_custodian(
     assert list(status["state"]) == [FINISHED]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("b0_GPa", [5.0, 120.0, 300.0])
 def test_vasp_loop_converges_on_hot_stand_in_dynamics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp_dir: Path, b0_GPa: float
