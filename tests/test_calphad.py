@@ -474,9 +474,9 @@ def test_derive_calphad_table_rejects_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="strictly increasing"):
         derive_calphad_table(root, tm, x_grid=[0.5, 0.3])
     with pytest.raises(InputError, match="positive cap"):
-        derive_calphad_table(root, tm, t_cap=0)
+        derive_calphad_table(root, tm, t_cap_K=0)
     with pytest.raises(InputError, match="threshold must be positive"):
-        derive_calphad_table(root, tm, disagreement_threshold=-1)
+        derive_calphad_table(root, tm, disagreement_threshold_kJ_per_mol=-1)
     with pytest.raises(InputError, match="folder not found"):
         derive_calphad_table(tmp_path / "nowhere", tm)
     # A binary whose melting point is missing is reported as skipped, not a crash.

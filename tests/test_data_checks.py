@@ -305,12 +305,14 @@ def test_placeholder_from_a_single_test_file_is_excluded(tmp_path, run_script, r
         },
         "params": {
             "folder": str(root),
-            "x_grid": [0.25, 0.5, 0.75],
-            "t_offset": 50,
-            "t_cap": 2000,
-            "threshold": 5.0,
-            "single_source_factor": 0.2,
-            "single_source_gap": 10.0,
+            "calphad": {
+                "x_grid": [0.25, 0.5, 0.75],
+                "t_offset_K": 50,
+                "t_cap_K": 2000,
+                "disagreement_threshold_kJ_per_mol": 5.0,
+                "single_source_factor": 0.2,
+                "single_source_gap_kJ_per_mol": 10.0,
+            },
         },
         "log": str(tmp_path / "derive.log"),
     }

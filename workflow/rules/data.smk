@@ -36,12 +36,7 @@ rule derive_calphad:
         runtime=120,
     params:
         folder=str(REFDATA),
-        x_grid=config["calphad"]["x_grid"],
-        t_offset=config["calphad"]["t_offset_K"],
-        t_cap=config["calphad"]["t_cap_K"],
-        threshold=config["calphad"]["disagreement_threshold_kJ_per_mol"],
-        single_source_factor=config["calphad"]["single_source_factor"],
-        single_source_gap=config["calphad"]["single_source_gap_kJ_per_mol"],
+        calphad=config["calphad"],
     script:
         "../../scripts/derive_calphad.py"
 

@@ -95,9 +95,9 @@ def derive_calphad_table(
     refdata_dir: str | Path,
     melting_points: Mapping[str, float],
     x_grid: Sequence[float] = DEFAULT_X_GRID,
-    t_offset: float = DEFAULT_T_OFFSET_K,
-    t_cap: float = DEFAULT_T_CAP_K,
-    disagreement_threshold: float = DEFAULT_DISAGREEMENT_KJ,
+    t_offset_K: float = DEFAULT_T_OFFSET_K,
+    t_cap_K: float = DEFAULT_T_CAP_K,
+    disagreement_threshold_kJ_per_mol: float = DEFAULT_DISAGREEMENT_KJ,
     placeholder_kj: float = DEFAULT_PLACEHOLDER_KJ,
     folder_priority: Sequence[str] = DEFAULT_FOLDER_PRIORITY,
     exclude_elements: Sequence[str] = DEFAULT_EXCLUDED_ELEMENTS,
@@ -105,14 +105,19 @@ def derive_calphad_table(
     verify_plain_load: bool = True,
     progress: Callable[[str], None] | None = None,
     single_source_factor: float = DEFAULT_SINGLE_SOURCE_FACTOR,
-    single_source_gap: float = DEFAULT_SINGLE_SOURCE_GAP_KJ,
+    single_source_gap_kJ_per_mol: float = DEFAULT_SINGLE_SOURCE_GAP_KJ,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Scan every database under refdata_dir; return (chosen ΔH_mix table, all candidates, per-file load report).
 
     A binary whose only file is a test/example file with a curve far weaker than Miedema's is left out of the
     chosen table (``single_source_exclusion``; factor 0 disables the rule); its candidate rows say why, and the
-    file's load-report notes name it.
+    file's load-report notes name it. The settings' names are the config's keys (config ``calphad``).
     """
+    # YAML gives integers where the table's floats are expected (T_K is written as a float).
+    t_offset, t_cap = float(t_offset_K), float(t_cap_K)
+    disagreement_threshold = float(disagreement_threshold_kJ_per_mol)
+    single_source_factor, single_source_gap = float(single_source_factor), float(single_source_gap_kJ_per_mol)
+    x_grid = [float(x) for x in x_grid]
     root = Path(refdata_dir)
     _check_arguments(root, x_grid, t_offset, t_cap, disagreement_threshold, (single_source_factor, single_source_gap))
     x = np.asarray(x_grid, dtype=float)

@@ -43,15 +43,7 @@ def derive_calphad(job: RuleJob) -> None:
     # Melting points: the element table's Magpie MeltT column (matminer MeltingT.table), K.
     melting_points = load_element_table(Path(job.input.elements))["MeltT"].to_dict()
     chosen, candidates, report = derive_calphad_table(
-        job.params.folder,
-        melting_points,
-        x_grid=[float(x) for x in job.params.x_grid],
-        t_offset=float(job.params.t_offset),
-        t_cap=float(job.params.t_cap),
-        disagreement_threshold=float(job.params.threshold),
-        progress=log.info,
-        single_source_factor=float(job.params.single_source_factor),
-        single_source_gap=float(job.params.single_source_gap),
+        job.params.folder, melting_points, **job.params.calphad, progress=log.info
     )
     write_csv(chosen, job.output.table)
     write_csv(candidates, job.output.candidates)
