@@ -6,6 +6,7 @@ validate the schema's open sections, so a key added to any of them without a lin
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,7 @@ from hmixal.aimd.vasp.run import RunnerSettings
 from hmixal.aimd.volume import VolumeSettings
 from hmixal.al_designs import ClusterOptions, ElementOptions
 from hmixal.al_evaluator import EvaluatorSettings
+from hmixal.calphad.table import derive_calphad_table
 from hmixal.gp_map import HyperSettings
 from hmixal.nested_cv import InnerSettings
 from hmixal.rfe_study import RfeSettings
@@ -265,3 +267,15 @@ def test_default_config_writes_out_the_library_defaults(dotted: str) -> None:
     required = {f.name: written.pop(f.name) for f in fields(cls) if f.default is f.default_factory is MISSING}
     differ = disagreements(written, cls(**required))
     assert not differ, f"config/config.yaml {dotted}: (written, library default) differ: {differ}"
+
+
+def test_default_config_writes_out_the_calphad_derivation_defaults() -> None:
+    """config calphad is passed whole to derive_calphad_table, whose keyword defaults are the library's."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    parameters = inspect.signature(derive_calphad_table).parameters
+    written = config["calphad"]
+    assert set(written) <= set(parameters), "a calphad key that derive_calphad_table does not take"
+    defaults = {key: parameters[key].default for key in written}
+    defaults = {key: list(value) if isinstance(value, tuple) else value for key, value in defaults.items()}
+    differ = {key: (value, defaults[key]) for key, value in written.items() if value != defaults[key]}
+    assert not differ, f"config/config.yaml calphad: (written, library default) differ: {differ}"
