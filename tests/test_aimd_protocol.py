@@ -345,8 +345,9 @@ def test_stage_state_vocabulary_is_shared() -> None:
 def test_vasp_reference_names_the_settings_that_made_the_numbers() -> None:
     # the ENCUT actually used (the old text always said 400 eV), the POTCARs, the smearing, custodian's changes
     from hmixal.aimd.results import reference_text
+    from hmixal.aimd.vasp.engine import VaspEngine
     from hmixal.aimd.vasp.inputs import MDSettings
-    from hmixal.aimd.vasp.run import RunnerSettings, VaspEngine
+    from hmixal.aimd.vasp.run import RunnerSettings
 
     engine = VaspEngine(MDSettings(encut_eV=520.0), RunnerSettings(vasp_cmd=("vasp",))).provenance()
     stages = {"production": {"potcars": [{"symbol": "Ir"}, {"symbol": "Ti_pv"}],

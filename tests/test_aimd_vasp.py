@@ -26,6 +26,7 @@ from hmixal.aimd.protocol import ProtocolSettings, prepare_run
 from hmixal.aimd.structure import min_pair_distance, random_liquid_cell, start_volume_A3
 from hmixal.aimd.systems import melting_points, plan_runs, read_plan, run_temperature
 from hmixal.aimd.trace import make_trace, read_trace
+from hmixal.aimd.vasp.engine import VaspEngine
 from hmixal.aimd.vasp.inputs import (
     POTCAR_SPEC,
     MDSettings,
@@ -46,7 +47,6 @@ from hmixal.aimd.vasp.parse import (
 from hmixal.aimd.vasp.run import (
     SEGMENT_RECORD,
     RunnerSettings,
-    VaspEngine,
     _next_segment,
     import_run,
     md_handlers,

@@ -50,8 +50,9 @@ def make_engine(aimd: Mapping[str, Any], seed: int, walltime_s: float | None = N
     """The engine the ``aimd`` config section names, with its settings (``walltime_s``: the batch job's limit)."""
     name = aimd.get("engine")
     if name == "vasp":
+        from hmixal.aimd.vasp.engine import VaspEngine
         from hmixal.aimd.vasp.inputs import MDSettings
-        from hmixal.aimd.vasp.run import RunnerSettings, VaspEngine
+        from hmixal.aimd.vasp.run import RunnerSettings
 
         vasp = aimd.get("vasp", {})
         runner = dict(vasp.get("runner", {}))

@@ -1,1 +1,2 @@
-"""The VASP engine: input sets (inputs), output parsing (parse), and custodian-guarded stages (run)."""
+"""The VASP engine: input sets (inputs), output parsing (parse), custodian-guarded stages (run), the protocol's
+engine (engine) and the VASP part of a results row (rows)."""

@@ -26,7 +26,7 @@ import os
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,21 +45,17 @@ from custodian.vasp.handlers import (
 )
 from custodian.vasp.jobs import VaspJob
 from custodian.vasp.validators import VasprunXMLValidator
-from pymatgen.core import Lattice, Structure
 from pymatgen.io.vasp.inputs import Incar, Poscar
 
-from hmixal.aimd.engine import CellState, StageState, StageStatus
+from hmixal.aimd.engine import StageState, StageStatus
 from hmixal.aimd.frames import Frames, make_frames
 from hmixal.aimd.protocol import write_run_files
 from hmixal.aimd.trace import Trace, make_trace
 from hmixal.aimd.vasp.inputs import (
     POTCAR_SPEC,
     MDSettings,
-    check_encut,
-    check_potcar_matches,
     effective_incar,
     missing_potcar_message,
-    potcar_provenance,
     write_md_inputs,
 )
 from hmixal.aimd.vasp.parse import (
@@ -179,11 +175,13 @@ def prepare_stage(
     return stage_dir
 
 
-def _segment_dirs(stage_dir: Path) -> list[Path]:
+def segment_dirs(stage_dir: Path) -> list[Path]:
+    """A stage's segment folders (seg_000, seg_001, …), in order."""
     return sorted(p for p in stage_dir.glob(f"{SEGMENT_PREFIX}[0-9][0-9][0-9]") if p.is_dir())
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json_record(path: Path) -> dict[str, Any] | None:
+    """A JSON record of a stage or segment, or None when it is not there; an InputError when it is not JSON."""
     if not path.is_file():
         return None
     try:
@@ -192,7 +190,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         raise InputError(path, exc.lineno, f"not JSON: {exc.msg}") from None
 
 
-def _stage_target(stage_dir: Path) -> tuple[float, float]:
+def stage_target(stage_dir: Path) -> tuple[float, float]:
+    """A prepared stage's length and time step (fs) from its INCAR: NSW × POTIM, POTIM."""
     incar_path = stage_dir / "INCAR"
     if not incar_path.is_file():
         raise InputError(incar_path, None, "stage INCAR not found: prepare the stage first")
@@ -215,11 +214,11 @@ def _valid_contcar(directory: Path, n_atoms: int) -> Poscar | None:
 def _usable_segments(stage_dir: Path) -> list[MDSegment]:
     """Parsed segments whose steps count: complete ones, and cut-off ones with a readable CONTCAR."""
     out = []
-    for seg_dir in _segment_dirs(stage_dir):
+    for seg_dir in segment_dirs(stage_dir):
         try:
             seg = parse_md_segment(seg_dir, allow_truncated=True)
         except InputError:
-            record = _read_json(seg_dir / SEGMENT_RECORD)
+            record = read_json_record(seg_dir / SEGMENT_RECORD)
             if record is not None and record.get("outcome") == "completed":
                 raise  # custodian said it finished, so unreadable output is an error, not a killed job
             continue  # killed before its first step was written
@@ -234,8 +233,8 @@ def _usable_segments(stage_dir: Path) -> list[MDSegment]:
 def stage_status(stage_dir: str | Path) -> StageStatus:
     """Read a stage's state from its directory: finished, needs continuation, failed or not started."""
     stage_dir = Path(stage_dir)
-    target, _ = _stage_target(stage_dir)
-    seg_dirs = _segment_dirs(stage_dir)
+    target, _ = stage_target(stage_dir)
+    seg_dirs = segment_dirs(stage_dir)
     usable = _usable_segments(stage_dir)
     done = sum(s.n_steps * s.potim_fs for s in usable)
     if done >= target - 1e-6:
@@ -243,7 +242,7 @@ def stage_status(stage_dir: str | Path) -> StageStatus:
     if not seg_dirs:
         return StageStatus(StageState.NOT_STARTED, 0.0, target, 0, "no segment yet")
     last = seg_dirs[-1]
-    record = _read_json(last / SEGMENT_RECORD)
+    record = read_json_record(last / SEGMENT_RECORD)
     if record is not None and record.get("outcome") == "error":
         return StageStatus(StageState.FAILED, done, target, len(seg_dirs), f"{last.name}: {record.get('message')}")
     if record is None:
@@ -255,11 +254,11 @@ def stage_status(stage_dir: str | Path) -> StageStatus:
 
 def _next_segment(stage_dir: Path) -> Path:
     """Create the next segment directory with inputs continuing from the last usable segment."""
-    target, _ = _stage_target(stage_dir)
+    target, _ = stage_target(stage_dir)
     if not (stage_dir / "POTCAR").is_file():
         symbols = (stage_dir / POTCAR_SPEC).read_text().split() if (stage_dir / POTCAR_SPEC).is_file() else []
         raise InputError(stage_dir / "POTCAR", None, missing_potcar_message(stage_dir, symbols))
-    seg_dirs = _segment_dirs(stage_dir)
+    seg_dirs = segment_dirs(stage_dir)
     usable = _usable_segments(stage_dir)
     done = sum(s.n_steps * s.potim_fs for s in usable)
     source = usable[-1].directory if usable else stage_dir
@@ -369,7 +368,7 @@ def run_stage(
     job_start = job_start or dt.datetime.now()
     status = stage_status(stage_dir)
     if status.state is StageState.FAILED and reset_failed:
-        last = _segment_dirs(stage_dir)[-1]
+        last = segment_dirs(stage_dir)[-1]
         target = last.with_name(last.name + ".failed")
         n = 1
         while target.exists():  # the same segment number may fail again after a reset
@@ -389,7 +388,7 @@ def run_stage(
                 return status  # not enough time left for a useful segment: the next job continues
         seg = run_segment(stage_dir, settings, job_start)
         status = stage_status(stage_dir)
-        record = _read_json(seg / SEGMENT_RECORD) or {}
+        record = read_json_record(seg / SEGMENT_RECORD) or {}
         if record.get("outcome") == "walltime":
             return status
     write_text(
@@ -490,108 +489,3 @@ def import_run(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return write_run_files(trace, frames, out_dir)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The VASP engine of the protocol (hmixal.aimd.engine.Engine)
-
-
-def poscar_from_state(state: CellState, comment: str) -> Poscar:
-    """A POSCAR (with velocities when the state has them) from an engine-neutral cell state."""
-    structure = Structure(Lattice(state.cell_A), list(state.symbols), state.positions_A, coords_are_cartesian=True)
-    velocities = None if state.velocities_A_per_fs is None else state.velocities_A_per_fs.tolist()
-    return Poscar(structure, comment=comment, velocities=velocities)
-
-
-def state_from_poscar(poscar: Poscar) -> CellState:
-    """The cell state of a POSCAR/CONTCAR (VASP writes velocities in Å/fs)."""
-    structure = poscar.structure
-    velocities = None if poscar.velocities is None else np.asarray(poscar.velocities, dtype=float)
-    return CellState(
-        tuple(site.specie.symbol for site in structure),
-        np.asarray(structure.cart_coords, dtype=float),
-        np.asarray(structure.lattice.matrix, dtype=float),
-        velocities,
-    )
-
-
-class VaspEngine:
-    """NVT stages as custodian-guarded VASP segments (this module), for the engine-neutral protocol."""
-
-    name = "vasp"
-
-    def __init__(self, md: MDSettings, runner: RunnerSettings) -> None:
-        self.md = md
-        self.runner = runner
-
-    def provenance(self) -> dict[str, Any]:
-        """VASP, PAW-PBE with the POTCAR set and every INCAR setting (POTCAR hashes are in each stage's record)."""
-        settings = json.loads(json.dumps({f.name: getattr(self.md, f.name) for f in fields(self.md)}, default=dict))
-        return {"engine": self.name, "is_dft": True, "functional": "PBE", "md_settings": settings}
-
-    def prepare_stage(
-        self, stage_dir: Path, state: CellState, temperature_K: float, duration_fs: float, label: str
-    ) -> None:
-        """Template inputs of a stage (INCAR NSW for the whole stage, KPOINTS, POSCAR, POTCAR or POTCAR.spec)."""
-        prepare_stage(stage_dir, poscar_from_state(state, label), temperature_K, duration_fs, self.md, label)
-
-    def run_stage(self, stage_dir: Path, job_start: dt.datetime, reset_failed: bool = False) -> StageStatus:
-        """Segments until the stage is done, fails, or this job's walltime is nearly used.
-
-        A POTCAR present (written by hmixal or copied in by hand) is checked first: the symbols and their order
-        against the POSCAR's species, ENCUT against factor × the largest ENMAX."""
-        potcar = Path(stage_dir) / "POTCAR"
-        if potcar.is_file():
-            species = Poscar.from_file(Path(stage_dir) / "POSCAR", check_for_potcar=False).site_symbols
-            check_potcar_matches(potcar, species, self.md)
-            check_encut(potcar, Incar.from_file(Path(stage_dir) / "INCAR"), self.md.encut_enmax_factor)
-        return run_stage(stage_dir, self.runner, job_start, reset_failed)
-
-    def stage_status(self, stage_dir: Path) -> StageStatus:
-        """The stage's state from its directory (NOT_STARTED when it has no inputs yet)."""
-        if not (Path(stage_dir) / "INCAR").is_file():
-            return StageStatus(StageState.NOT_STARTED, 0.0, 0.0, 0, "no inputs yet")
-        return stage_status(stage_dir)
-
-    def stage_trace(self, stage_dir: Path) -> Trace:
-        """The stage's per-step table, segments joined."""
-        return stage_trace(stage_dir)
-
-    def stage_frames(self, stage_dir: Path) -> Frames:
-        """The stage's XDATCAR frames, segments joined."""
-        return stage_frames(stage_dir)
-
-    def final_state(self, stage_dir: Path) -> CellState:
-        """The last CONTCAR of the stage (positions and velocities)."""
-        return state_from_poscar(final_poscar(stage_dir))
-
-    def stage_record(self, stage_dir: Path) -> dict[str, Any]:
-        """POTCARs used (symbols, TITEL, ENMAX, hashes), custodian's corrections and INCAR changes per segment."""
-        stage_dir = Path(stage_dir)
-        segments = []
-        for seg in _segment_dirs(stage_dir):
-            record = _read_json(seg / SEGMENT_RECORD) or {"outcome": "interrupted"}
-            segments.append(
-                {
-                    "segment": seg.name,
-                    "outcome": record.get("outcome"),
-                    "corrections": record.get("corrections", []),
-                    "incar_changes": record.get("incar_changes", {}),
-                }
-            )
-        last = _segment_dirs(stage_dir)
-        potcar = stage_dir / "POTCAR"
-        return {
-            "potcars": potcar_provenance(potcar) if potcar.is_file() else [],
-            "potcar_functional": self.md.potcar_functional,
-            "segments": segments,
-            "effective_incar": effective_incar(last[-1] / "INCAR") if last else effective_incar(stage_dir / "INCAR"),
-        }
-
-    def extend_stage(self, stage_dir: Path, duration_fs: float) -> None:
-        """Raise the stage's NSW to cover ``duration_fs``; the next segment runs the extra time."""
-        target, potim = _stage_target(Path(stage_dir))
-        if duration_fs > target + 1e-6:
-            incar = Incar.from_file(Path(stage_dir) / "INCAR")
-            incar["NSW"] = math.ceil(duration_fs / potim - 1e-9)
-            write_text(str(incar), Path(stage_dir) / "INCAR")
