@@ -71,7 +71,7 @@ from hmixal.aimd.trace import TRACE_COLUMNS, Trace, make_trace, read_trace, writ
 from hmixal.elements import ELEMENTS
 from hmixal.errors import InputError
 from hmixal.io import atomic_path, write_text
-from hmixal.settings import FromMapping
+from hmixal.settings import FromMapping, field_names, settings_from_mapping
 from hmixal.splits import derive_seed
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,17 @@ class AseEngineSettings(FromMapping):
             raise InputError(None, None, f"aimd.ase.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if self.calculator in EMT_CALCULATORS and self.device != "cpu":
             raise InputError(None, None, f"aimd.ase.device: EMT runs on the CPU only, got {self.device!r}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> AseEngineSettings:
+        """Settings from the config's ``aimd.ase`` mapping; an unknown key is an error in the engine's own words."""
+        known = sorted(field_names(cls))
+        unknown = sorted(set(values or {}) - set(known))
+        if unknown:
+            raise InputError(
+                None, None, f"unknown aimd.ase setting(s): {', '.join(unknown)} (known: {', '.join(known)})"
+            )
+        return settings_from_mapping(cls, values, cls.SECTION)
 
     def as_json(self) -> dict[str, Any]:
         """The settings as JSON values (what stage.json records and compares)."""
