@@ -178,7 +178,7 @@ def test_python_dash_m_hmixal_is_the_same_command(tmp_path):
 
 
 def test_aimd_import_writes_the_run_and_refuses_truncated(tmp_path):
-    from test_aimd_vasp import write_vasp_dir
+    from vasp_outputs import write_vasp_dir
 
     run_dir = write_vasp_dir(tmp_path / "vasp_run")
     code, out, err = run("aimd", "import", str(run_dir), "--results", str(tmp_path / "results"), "--format", "csv")
