@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -275,7 +276,5 @@ def test_default_config_writes_out_the_calphad_derivation_defaults() -> None:
     parameters = inspect.signature(derive_calphad_table).parameters
     written = config["calphad"]
     assert set(written) <= set(parameters), "a calphad key that derive_calphad_table does not take"
-    defaults = {key: parameters[key].default for key in written}
-    defaults = {key: list(value) if isinstance(value, tuple) else value for key, value in defaults.items()}
-    differ = {key: (value, defaults[key]) for key, value in written.items() if value != defaults[key]}
+    differ = disagreements(written, SimpleNamespace(**{key: parameters[key].default for key in written}))
     assert not differ, f"config/config.yaml calphad: (written, library default) differ: {differ}"

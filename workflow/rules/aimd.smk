@@ -28,7 +28,7 @@ rule aimd_run:
         runs="results/aimd/runs.csv",
         elements=derived("elements"),
     output:
-        outcome=f"{AIMD_RUNS}/{{run_id}}/outcome.json",
+        outcome=f"{AIMD_RUNS}/{{run_id}}/{OUTCOME_RECORD}",
     log:
         f"results/logs/aimd/{ENGINE}_run_{{run_id}}.log",
     wildcard_constraints:

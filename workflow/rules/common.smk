@@ -19,6 +19,7 @@ if _SRC not in sys.path:
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p))
 
 from hmixal.active_learning import ARD_APPROACHES
+from hmixal.aimd.protocol import OUTCOME_RECORD
 from hmixal.aimd.systems import melting_points, plan_runs, read_systems
 from hmixal.config import check_config_limits, validate_config
 from hmixal.elements import load_element_table
@@ -252,8 +253,8 @@ def aimd_system_table():
 
 def run_outcome(run_id):
     """A run's outcome: one imported with `hmixal aimd import` if present, else the engine's own run."""
-    imported = Path(result(AIMD_IMPORTED, run_id, "outcome.json"))
-    return str(imported) if imported.is_file() else f"{AIMD_RUNS}/{run_id}/outcome.json"
+    imported = Path(result(AIMD_IMPORTED, run_id, OUTCOME_RECORD))
+    return str(imported) if imported.is_file() else f"{AIMD_RUNS}/{run_id}/{OUTCOME_RECORD}"
 
 
 def aimd_run_outcomes(wildcards):
